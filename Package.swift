@@ -1,0 +1,100 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Strict Swift 6 everywhere; warnings are treated as bugs by `scripts/test`.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "sre-diagnose",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sre-diagnosed", targets: ["sre-diagnosed"]),
+        .executable(name: "sre-diagnose-runner", targets: ["sre-diagnose-runner"]),
+        .executable(name: "sre-diagnose", targets: ["sre-diagnose"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: systemd
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(
+            name: "Systemd",
+            dependencies: [
+                "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: shared model
+        .target(name: "DiagnosisModel", swiftSettings: strict),
+
+        // MARK: daemon side
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "DiagnosisModel",
+                "Systemd",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: executables (thin mains)
+        .executableTarget(
+            name: "sre-diagnosed",
+            dependencies: [
+                "Daemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "sre-diagnose-runner",
+            dependencies: ["DiagnosisModel"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "sre-diagnose",
+            dependencies: [
+                "DiagnosisModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: tests
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["Daemon", "Systemd", "DiagnosisModel"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["DiagnosisModel", "TestSupport"],
+            swiftSettings: strict
+        ),
+    ]
+)

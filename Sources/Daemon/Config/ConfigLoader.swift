@@ -1,0 +1,214 @@
+import DiagnosisModel
+import Foundation
+
+/// Reads `config.yaml` (DESIGN §12), applies `SRE_DIAGNOSE_*` environment overrides and checks
+/// every key, so an invalid configuration stops start-up with the file, key and reason.
+public enum ConfigLoader {
+    /// Environment variables that override one scalar key each. The name is the key path in
+    /// upper case with `.` → `_` (`runners.max_concurrent` → `SRE_DIAGNOSE_RUNNERS_MAX_CONCURRENT`).
+    static let overridableKeys = [
+        "server.listen", "server.max_body_bytes", "server.diagnose_rate_per_minute",
+        "runners.max_concurrent", "runners.deadline", "runners.kill_grace", "runners.executable",
+        "approval.timeout",
+        "storage.state_directory", "storage.runtime_directory", "storage.retention_days",
+        "logging.level", "logging.target",
+        "secrets.allow_env_refs", "secrets.allow_file_refs",
+        "llm.provider", "llm.base_url", "llm.model", "llm.api_key",
+    ]
+
+    /// Variables with the prefix that belong to the CLI or to config discovery, not to a key.
+    static let nonKeyVariables: Set<String> = ["SRE_DIAGNOSE_CONFIG", "SRE_DIAGNOSE_URL", "SRE_DIAGNOSE_TOKEN", "SRE_DIAGNOSE_TOKEN_FILE"]
+
+    static func environmentName(forKey key: String) -> String {
+        "SRE_DIAGNOSE_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    /// Loads `path` (nil: embedded defaults only) and the environment overrides.
+    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> DaemonConfig {
+        var tree = ConfigValue.map([], .init(source: "defaults", line: nil))
+        if let path {
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                let reason = FileManager.default.fileExists(atPath: path) ? "cannot read the file (permissions?)" : "no such file"
+                throw ConfigError(source: path, key: "", reason: reason)
+            }
+            tree = try ConfigValue.parse(yaml: text, source: path)
+        }
+        tree = try applyOverrides(to: tree, environment: environment)
+        return try parse(tree, baseDirectory: path.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
+    }
+
+    /// Parses configuration text (tests, `--check-config`).
+    public static func load(yaml: String, source: String = "config.yaml") throws(ConfigError) -> DaemonConfig {
+        try parse(ConfigValue.parse(yaml: yaml, source: source), baseDirectory: nil)
+    }
+
+    static func applyOverrides(to tree: ConfigValue, environment: [String: String]) throws(ConfigError) -> ConfigValue {
+        var tree = tree
+        let known = Dictionary(uniqueKeysWithValues: overridableKeys.map { (environmentName(forKey: $0), $0) })
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("SRE_DIAGNOSE_") {
+            if nonKeyVariables.contains(name) { continue }
+            guard let key = known[name] else {
+                throw ConfigError(source: "environment", key: name, reason: "unknown override; known: \(known.keys.sorted().joined(separator: ", "))")
+            }
+            let origin = ConfigValue.Origin(source: "environment \(name)", line: nil)
+            let node: ConfigValue = key == "server.listen"
+                ? .list(value.split(separator: ",").map { .scalar($0.trimmingCharacters(in: .whitespaces), origin) }, origin)
+                : .scalar(value, origin)
+            tree = tree.setting(ArraySlice(key.split(separator: ".").map(String.init)), to: node)
+        }
+        return tree
+    }
+
+    static func parse(_ tree: ConfigValue, baseDirectory: String?) throws(ConfigError) -> DaemonConfig {
+        var config = DaemonConfig()
+        let root = try ConfigReader(tree, path: "")
+
+        if let server = try root.mapping("server") {
+            if let listen = try server.strings("listen") {
+                var addresses: [ListenAddress] = []
+                for text in listen {
+                    guard let address = ListenAddress(parsing: text) else {
+                        throw server.error("listen", "\"\(text)\" is not HOST:PORT or unix:/absolute/path (shorter than 108 bytes)")
+                    }
+                    addresses.append(address)
+                }
+                config.server.listen = addresses
+            }
+            config.server.maxBodyBytes = try server.int("max_body_bytes", in: 1024...(64 << 20)) ?? config.server.maxBodyBytes
+            config.server.diagnoseRatePerMinute = try server.int("diagnose_rate_per_minute", in: 1...100_000) ?? config.server.diagnoseRatePerMinute
+            config.server.idleTimeout = try server.duration("idle_timeout", in: .seconds(1)...(.seconds(3600))) ?? config.server.idleTimeout
+            try server.finish()
+        }
+
+        if let runners = try root.mapping("runners") {
+            config.runners.maxConcurrent = try runners.int("max_concurrent", in: 1...256) ?? config.runners.maxConcurrent
+            config.runners.deadline = try runners.duration("deadline", in: .seconds(1)...(.seconds(3600))) ?? config.runners.deadline
+            config.runners.killGrace = try runners.duration("kill_grace", in: .milliseconds(100)...(.seconds(60))) ?? config.runners.killGrace
+            config.runners.executable = try runners.string("executable") ?? config.runners.executable
+            config.runners.maxFrameBytes = try runners.int("max_frame_bytes", in: 4096...(64 << 20)) ?? config.runners.maxFrameBytes
+            try runners.finish()
+        }
+
+        if let approval = try root.mapping("approval") {
+            config.approval.timeout = try approval.duration("timeout", in: .seconds(1)...(.seconds(86400))) ?? config.approval.timeout
+            try approval.finish()
+        }
+
+        if let auth = try root.mapping("auth") {
+            config.auth.approvers = try identities(auth, "approvers")
+            config.auth.requesters = try identities(auth, "requesters")
+            if auth.value("unix_socket_approver_group") != nil {
+                config.auth.unixSocketApproverGroup = try auth.string("unix_socket_approver_group")
+            }
+            try auth.finish()
+        }
+
+        if let secrets = try root.mapping("secrets") {
+            if let op = try secrets.mapping("onepassword") {
+                let mode = try op.string("mode", oneOf: ["none", "cli", "connect"]) ?? "none"
+                config.secrets.onePasswordMode = DaemonConfig.Secrets.OnePasswordMode(rawValue: mode) ?? .none
+                config.secrets.onePasswordServiceAccountToken = try reference(op, "service_account_token")
+                config.secrets.onePasswordCLI = try op.string("cli_path") ?? config.secrets.onePasswordCLI
+                config.secrets.onePasswordConnectHost = try op.string("host")
+                config.secrets.onePasswordConnectToken = try reference(op, "token")
+                switch config.secrets.onePasswordMode {
+                case .connect where config.secrets.onePasswordConnectHost == nil:
+                    throw op.error("host", "mode connect needs host (the 1Password Connect URL)")
+                case .connect where config.secrets.onePasswordConnectToken == nil:
+                    throw op.error("token", "mode connect needs token (a credential reference)")
+                default: break
+                }
+                try op.finish()
+            }
+            config.secrets.allowEnvRefs = try secrets.bool("allow_env_refs") ?? false
+            config.secrets.allowFileRefs = try secrets.bool("allow_file_refs") ?? false
+            config.secrets.resolveTimeout = try secrets.duration("resolve_timeout", in: .seconds(1)...(.seconds(300))) ?? config.secrets.resolveTimeout
+            try secrets.finish()
+        }
+
+        if let llm = try root.mapping("llm") {
+            let provider = try llm.string("provider", oneOf: ["none", "openai"]) ?? "none"
+            config.llm.provider = DaemonConfig.LLM.Provider(rawValue: provider) ?? .none
+            config.llm.baseURL = try llm.string("base_url")
+            config.llm.model = try llm.string("model")
+            config.llm.apiKey = try reference(llm, "api_key")
+            config.llm.timeout = try llm.duration("timeout", in: .seconds(1)...(.seconds(600))) ?? config.llm.timeout
+            if config.llm.provider == .openai {
+                guard let base = config.llm.baseURL, URL(string: base)?.scheme?.hasPrefix("http") == true else {
+                    throw llm.error("base_url", "provider openai needs base_url, e.g. http://127.0.0.1:11434/v1")
+                }
+                guard config.llm.model != nil else { throw llm.error("model", "provider openai needs a model name") }
+            }
+            try llm.finish()
+        }
+
+        if let storage = try root.mapping("storage") {
+            config.storage.stateDirectory = try storage.string("state_directory")
+            config.storage.runtimeDirectory = try storage.string("runtime_directory")
+            config.storage.retentionDays = try storage.int("retention_days", in: 1...3650) ?? config.storage.retentionDays
+            try storage.finish()
+        }
+
+        if let logging = try root.mapping("logging") {
+            config.logging.level = try logging.string("level", oneOf: ["trace", "debug", "info", "notice", "warning", "error", "critical"]) ?? "info"
+            let target = try logging.string("target", oneOf: ["auto", "journal", "stderr"]) ?? "auto"
+            config.logging.target = DaemonConfig.Logging.Target(rawValue: target) ?? .auto
+            try logging.finish()
+        }
+
+        if let playbooks = try root.mapping("playbooks") {
+            config.playbooks.directories = (try playbooks.strings("directories") ?? []).map { directory in
+                guard !directory.hasPrefix("/"), let baseDirectory else { return directory }
+                return URL(fileURLWithPath: directory, relativeTo: URL(fileURLWithPath: baseDirectory, isDirectory: true)).standardized.path
+            }
+            try playbooks.finish()
+        }
+
+        if let environments = try root.mapping("environments") {
+            var parsed: [String: EnvironmentInventory] = [:]
+            for name in environments.keys {
+                guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) else {
+                    throw environments.error(name, "environment names use letters, digits, - and _")
+                }
+                guard let reader = try environments.mapping(name) else {
+                    parsed[name] = EnvironmentInventory(name: name)
+                    continue
+                }
+                parsed[name] = try InventoryParser.environment(reader, name: name)
+            }
+            try environments.finish()
+            config.environments = parsed
+        }
+
+        try root.finish()
+        return config
+    }
+
+    private static func identities(_ auth: ConfigReader, _ key: String) throws(ConfigError) -> [DaemonConfig.Identity] {
+        var result: [DaemonConfig.Identity] = []
+        for entry in try auth.mappings(key) {
+            guard let name = try entry.string("name"), !name.isEmpty else { throw entry.error("name", "every identity needs a name") }
+            guard let token = try reference(entry, "token") else {
+                throw entry.error("token", "every identity needs a token reference (cred://, file://, env://)")
+            }
+            guard token.scheme != "op" else {
+                throw entry.error("token", "approver tokens are read at start-up from cred://, file:// or env://, not from 1Password")
+            }
+            try entry.finish()
+            result.append(.init(name: name, token: token))
+        }
+        return result
+    }
+
+    static func reference(_ reader: ConfigReader, _ key: String) throws(ConfigError) -> CredentialReference? {
+        guard let text = try reader.string(key) else { return nil }
+        do {
+            return try CredentialReference(parsing: text)
+        } catch {
+            throw reader.error(key, error.reason, at: reader.value(key))
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import DiagnosisModel
+
+/// The daemon's whole configuration (DESIGN §12), with a default for every key.
+public struct DaemonConfig: Sendable {
+    public var server = Server()
+    public var runners = Runners()
+    public var approval = Approval()
+    public var auth = Auth()
+    public var secrets = Secrets()
+    public var llm = LLM()
+    public var storage = Storage()
+    public var logging = Logging()
+    public var playbooks = Playbooks()
+    public var environments: [String: EnvironmentInventory] = ["local": DaemonConfig.localEnvironment]
+
+    public init() {}
+
+    /// Works on any machine without credentials: this host, its journal, and the usual local
+    /// PostgreSQL port.
+    public static let localEnvironment = EnvironmentInventory(
+        name: "local",
+        logs: LogsInventory(lookbackSeconds: 1800),
+        network: NetworkInventory(endpoints: ["tcp://127.0.0.1:5432"]),
+        host: HostInventory()
+    )
+
+    public struct Server: Sendable {
+        public var listen: [ListenAddress] = [.tcp(host: "127.0.0.1", port: 32100)]
+        public var maxBodyBytes = 65536
+        /// Diagnoses a single client may start per minute.
+        public var diagnoseRatePerMinute = 30
+        public var idleTimeout: Duration = .seconds(75)
+    }
+
+    public struct Runners: Sendable {
+        public var maxConcurrent = 8
+        public var deadline: Duration = .seconds(60)
+        /// Time between the cancel frame, SIGTERM and SIGKILL.
+        public var killGrace: Duration = .seconds(2)
+        /// Path of `sre-diagnose-runner`; nil means next to the daemon executable.
+        public var executable: String?
+        public var maxFrameBytes = 1 << 20
+    }
+
+    public struct Approval: Sendable {
+        public var timeout: Duration = .seconds(600)
+    }
+
+    public struct Identity: Sendable, Equatable {
+        public var name: String
+        /// Where the bearer token is read from at start-up (`cred://`, `file://`, `env://`).
+        public var token: CredentialReference
+    }
+
+    public struct Auth: Sendable {
+        public var approvers: [Identity] = []
+        /// Empty: loopback TCP clients and the Unix socket may request diagnoses.
+        public var requesters: [Identity] = []
+        public var unixSocketApproverGroup: String? = "sre-approvers"
+    }
+
+    public struct Secrets: Sendable {
+        public enum OnePasswordMode: String, Sendable { case none, cli, connect }
+        public var onePasswordMode: OnePasswordMode = .none
+        public var onePasswordServiceAccountToken: CredentialReference?
+        public var onePasswordCLI = "op"
+        public var onePasswordConnectHost: String?
+        public var onePasswordConnectToken: CredentialReference?
+        public var allowEnvRefs = false
+        public var allowFileRefs = false
+        public var resolveTimeout: Duration = .seconds(15)
+    }
+
+    public struct LLM: Sendable {
+        public enum Provider: String, Sendable { case none, openai }
+        public var provider: Provider = .none
+        public var baseURL: String?
+        public var model: String?
+        public var apiKey: CredentialReference?
+        public var timeout: Duration = .seconds(30)
+    }
+
+    public struct Storage: Sendable {
+        /// nil: `$STATE_DIRECTORY`, else `$XDG_STATE_HOME/sre-diagnose`, else `~/.local/state/sre-diagnose`.
+        public var stateDirectory: String?
+        /// nil: `$RUNTIME_DIRECTORY`, else `<state>/run`.
+        public var runtimeDirectory: String?
+        public var retentionDays = 30
+    }
+
+    public struct Logging: Sendable {
+        public enum Target: String, Sendable { case auto, journal, stderr }
+        public var level = "info"
+        public var target: Target = .auto
+    }
+
+    public struct Playbooks: Sendable {
+        /// Extra playbook directories; the built-in playbooks are always loaded first.
+        public var directories: [String] = []
+    }
+}
+
+/// Where the HTTP API listens when not socket-activated.
+public enum ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    case tcp(host: String, port: Int)
+    case unix(path: String)
+
+    /// `127.0.0.1:32100`, `[::1]:32100` or `unix:/run/sre-diagnose/api.sock`.
+    public init?(parsing text: String) {
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst(5))
+            guard path.hasPrefix("/"), path.utf8.count < 108 else { return nil }
+            self = .unix(path: path)
+            return
+        }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self = .tcp(host: host, port: port)
+    }
+
+    public var description: String {
+        switch self {
+        case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .unix(let path): "unix:\(path)"
+        }
+    }
+}

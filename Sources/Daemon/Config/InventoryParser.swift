@@ -1,0 +1,90 @@
+import DiagnosisModel
+
+/// Parses one `environments.<name>` mapping into an ``EnvironmentInventory``.
+enum InventoryParser {
+    static func environment(_ reader: ConfigReader, name: String) throws(ConfigError) -> EnvironmentInventory {
+        var inventory = EnvironmentInventory(name: name)
+
+        for entry in try reader.mappings("database") {
+            guard let dbName = try entry.string("name") else { throw entry.error("name", "every database needs a name") }
+            guard let host = try entry.string("host") else { throw entry.error("host", "every database needs a host") }
+            guard let database = try entry.string("database") else { throw entry.error("database", "every database needs a database name") }
+            let engine = try entry.string("engine", oneOf: ["postgres"]) ?? "postgres"
+            let tls = try entry.string("tls", oneOf: TLSMode.allCases.map(\.rawValue)).flatMap(TLSMode.init(rawValue:)) ?? .prefer
+            inventory.databases.append(DatabaseTarget(
+                name: dbName, engine: engine, host: host,
+                port: try entry.int("port", in: 1...65535) ?? 5432, database: database,
+                user: try entry.string("user"),
+                credential: try ConfigLoader.reference(entry, "credential")?.description, tls: tls
+            ))
+            try entry.finish()
+        }
+
+        if let cloud = try reader.mapping("cloud") {
+            if let aws = try cloud.mapping("aws") {
+                guard let region = try aws.string("region") else { throw aws.error("region", "aws needs a region") }
+                inventory.aws = AWSInventory(
+                    region: region,
+                    credential: try ConfigLoader.reference(aws, "credential")?.description,
+                    endpointURL: try aws.string("endpoint_url"),
+                    logGroups: try aws.strings("log_groups") ?? []
+                )
+                try aws.finish()
+            }
+            try cloud.finish()
+        }
+
+        if let kubernetes = try reader.mapping("kubernetes") {
+            inventory.kubernetes = KubernetesInventory(
+                kubeconfigCredential: try ConfigLoader.reference(kubernetes, "kubeconfig_credential")?.description,
+                kubeconfig: try kubernetes.string("kubeconfig"),
+                context: try kubernetes.string("context"),
+                namespaces: try kubernetes.strings("namespaces") ?? []
+            )
+            try kubernetes.finish()
+        }
+
+        if let logs = try reader.mapping("logs") {
+            var inventoryLogs = LogsInventory()
+            if let journald = try logs.mapping("journald") {
+                inventoryLogs.journaldUnits = try journald.strings("units") ?? []
+                inventoryLogs.journalDirectory = try journald.string("directory")
+                inventoryLogs.journalFiles = try journald.strings("files") ?? []
+                if let lookback = try journald.duration("lookback", in: .seconds(1)...(.seconds(7 * 86400))) {
+                    inventoryLogs.lookbackSeconds = Int(lookback.components.seconds)
+                }
+                try journald.finish()
+            }
+            inventoryLogs.files = try logs.strings("files") ?? []
+            if let lookback = try logs.duration("lookback", in: .seconds(1)...(.seconds(7 * 86400))) {
+                inventoryLogs.lookbackSeconds = Int(lookback.components.seconds)
+            }
+            try logs.finish()
+            inventory.logs = inventoryLogs
+        }
+
+        if let network = try reader.mapping("network") {
+            let endpoints = try network.strings("endpoints") ?? []
+            for endpoint in endpoints {
+                let schemes = ["tcp://", "tls://", "http://", "https://", "dns://"]
+                guard schemes.contains(where: endpoint.hasPrefix) else {
+                    throw network.error("endpoints", "\"\(endpoint)\" should start with one of \(schemes.joined(separator: ", "))")
+                }
+            }
+            inventory.network = NetworkInventory(endpoints: endpoints)
+            try network.finish()
+        }
+
+        if let host = try reader.mapping("host") {
+            var inventoryHost = HostInventory()
+            inventoryHost.mounts = try host.strings("mounts") ?? []
+            inventoryHost.diskWarnPercent = try host.double("disk_warn_percent", in: 1...100) ?? inventoryHost.diskWarnPercent
+            inventoryHost.diskCriticalPercent = try host.double("disk_critical_percent", in: 1...100) ?? inventoryHost.diskCriticalPercent
+            try host.finish()
+            inventory.host = inventoryHost
+        }
+
+        try reader.finish()
+        return inventory
+    }
+}

@@ -1,0 +1,10 @@
+import Hummingbird
+
+/// `GET /health`.
+struct HealthHarness {
+    let service: HealthService
+
+    var endpoints: [APIEndpoint] {
+        [APIEndpoint(.get, "/health") { _, _ in try JSONResponse.make(await service.status()) }]
+    }
+}

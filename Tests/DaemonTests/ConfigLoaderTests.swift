@@ -1,0 +1,125 @@
+@testable import Daemon
+import DiagnosisModel
+import Testing
+
+@Suite struct ConfigLoaderTests {
+    @Test func defaultsApplyWithoutAFile() throws {
+        let config = try ConfigLoader.load(path: nil, environment: [:])
+        #expect(config.server.listen == [.tcp(host: "127.0.0.1", port: 32100)])
+        #expect(config.server.maxBodyBytes == 65536)
+        #expect(config.runners.maxConcurrent == 8)
+        #expect(config.runners.deadline == .seconds(60))
+        #expect(config.approval.timeout == .seconds(600))
+        #expect(config.environments.keys.sorted() == ["local"])
+    }
+
+    @Test func designExampleParses() throws {
+        let yaml = """
+            server:
+              listen: ["127.0.0.1:32100", "unix:/run/sre-diagnose/api.sock"]
+              max_body_bytes: 65536
+            runners: {max_concurrent: 4, deadline: 90s}
+            approval: {timeout: 10m}
+            auth:
+              approvers:
+                - {name: alice, token: cred://approver-alice}
+              requesters: []
+              unix_socket_approver_group: sre-approvers
+            secrets:
+              onepassword: {mode: cli, service_account_token: cred://op-service-account}
+              allow_env_refs: false
+              allow_file_refs: false
+            llm: {provider: none}
+            environments:
+              local: {network: {endpoints: ["tcp://127.0.0.1:5432"]}, host: {}, logs: {journald: {units: []}}}
+              prod:
+                database:
+                  - {name: orders-db, engine: postgres, host: orders-db.prod.internal, port: 5432,
+                     database: orders, credential: "op://Infrastructure/prod-db/password", tls: prefer}
+                cloud:
+                  aws: {region: us-west-2, credential: "op://Infrastructure/aws-readonly/credentials"}
+                kubernetes:
+                  {kubeconfig_credential: "op://Infrastructure/prod-kubeconfig/config", context: prod, namespaces: [api]}
+                logs:
+                  journald: {units: [api-gateway.service], lookback: 30m}
+                  files: ["/var/log/api-gateway/*.log"]
+                network:
+                  endpoints: ["https://api.example.com/healthz", "tcp://orders-db.prod.internal:5432"]
+            """
+        let config = try ConfigLoader.load(yaml: yaml)
+        #expect(config.server.listen == [.tcp(host: "127.0.0.1", port: 32100), .unix(path: "/run/sre-diagnose/api.sock")])
+        #expect(config.runners.maxConcurrent == 4)
+        #expect(config.runners.deadline == .seconds(90))
+        #expect(config.auth.approvers == [.init(name: "alice", token: .systemd(name: "approver-alice"))])
+        #expect(config.secrets.onePasswordMode == .cli)
+        let prod = try #require(config.environments["prod"])
+        #expect(prod.databases.first?.name == "orders-db")
+        #expect(prod.databases.first?.credential == "op://Infrastructure/prod-db/password")
+        #expect(prod.aws?.region == "us-west-2")
+        #expect(prod.kubernetes?.namespaces == ["api"])
+        #expect(prod.logs?.journaldUnits == ["api-gateway.service"])
+        #expect(prod.logs?.lookbackSeconds == 1800)
+        #expect(prod.domains == [.database, .cloud, .kubernetes, .logs, .network])
+        #expect(config.environments["local"]?.domains == [.logs, .network, .host])
+    }
+
+    @Test(arguments: [
+        ("runners: {max_concurrent: 8, max_concurent: 3}", "runners.max_concurent", "unknown key"),
+        ("runners: {max_concurrent: eight}", "runners.max_concurrent", "expected an integer"),
+        ("runners: {max_concurrent: 0}", "runners.max_concurrent", "between 1 and 256"),
+        ("runners: {deadline: soon}", "runners.deadline", "expected a duration"),
+        ("server: {listen: [\"nowhere\"]}", "server.listen", "HOST:PORT"),
+        ("logging: {level: loud}", "logging.level", "expected one of"),
+        ("serverr: {}", "serverr", "unknown key"),
+        ("environments: {prod: {database: [{name: x, host: h}]}}", "environments.prod.database[0].database", "database name"),
+        ("environments: {prod: {database: [{name: x, host: h, database: d, credential: \"op://only-vault\"}]}}", "environments.prod.database[0].credential", "op://vault/item"),
+        ("auth: {approvers: [{name: a, token: \"op://v/i/f\"}]}", "auth.approvers[0].token", "start-up"),
+    ])
+    func invalidValuesNameTheKey(yaml: String, key: String, reason: String) {
+        do {
+            _ = try ConfigLoader.load(yaml: yaml, source: "/etc/x.yaml")
+            Issue.record("expected \(key) to be rejected")
+        } catch {
+            #expect(error.key == key)
+            #expect(error.reason.contains(reason), "\(error.reason)")
+            #expect(error.description.hasPrefix("/etc/x.yaml:"))
+        }
+    }
+
+    @Test func environmentOverridesApplyAndUnknownOnesFail() throws {
+        let config = try ConfigLoader.load(path: nil, environment: [
+            "SRE_DIAGNOSE_RUNNERS_MAX_CONCURRENT": "3",
+            "SRE_DIAGNOSE_SERVER_LISTEN": "127.0.0.1:9000, unix:/tmp/x.sock",
+            "SRE_DIAGNOSE_URL": "http://ignored",
+        ])
+        #expect(config.runners.maxConcurrent == 3)
+        #expect(config.server.listen == [.tcp(host: "127.0.0.1", port: 9000), .unix(path: "/tmp/x.sock")])
+
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.load(path: nil, environment: ["SRE_DIAGNOSE_RUNNER_MAX": "3"])
+        }
+        do {
+            _ = try ConfigLoader.load(path: nil, environment: ["SRE_DIAGNOSE_RUNNERS_DEADLINE": "forever"])
+        } catch {
+            #expect(error.source == "environment SRE_DIAGNOSE_RUNNERS_DEADLINE")
+            #expect(error.key == "runners.deadline")
+        }
+    }
+
+    @Test func missingFileIsAConfigError() {
+        #expect(throws: ConfigError(source: "/nonexistent/config.yaml", key: "", reason: "no such file")) {
+            try ConfigLoader.load(path: "/nonexistent/config.yaml", environment: [:])
+        }
+    }
+
+    @Test func durations() {
+        #expect(DurationText.parse("500ms") == .milliseconds(500))
+        #expect(DurationText.parse("90s") == .seconds(90))
+        #expect(DurationText.parse("10m") == .seconds(600))
+        #expect(DurationText.parse("1.5h") == .seconds(5400))
+        #expect(DurationText.parse("12") == .seconds(12))
+        #expect(DurationText.parse("-1s") == nil)
+        #expect(DurationText.parse("1 fortnight") == nil)
+        #expect(DurationText.format(.seconds(600)) == "10m")
+    }
+}

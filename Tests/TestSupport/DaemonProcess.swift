@@ -1,0 +1,66 @@
+import Foundation
+
+/// A real `sre-diagnosed` started for one test: its own port, state directory and config.
+public final class DaemonProcess: @unchecked Sendable {
+    public let directory: TemporaryDirectory
+    public let port: Int
+    public let child: ChildProcess
+    public var target: HTTPTarget { .tcp(port: port) }
+
+    /// Starts the daemon and waits for `/health`. `config` is YAML written to the config file.
+    public init(
+        config: String = "",
+        arguments: [String] = [],
+        environment: [String: String] = [:],
+        directory: TemporaryDirectory? = nil,
+        port: Int? = nil,
+        waitForHealth: Bool = true
+    ) throws {
+        let directory = try directory ?? TestEnvironment.makeTemporaryDirectory("sred")
+        self.directory = directory
+        let port = try port ?? TestEnvironment.freePort()
+        self.port = port
+        let configPath = try directory.write("config.yaml", config)
+        var env = environment
+        env["SRE_TEST_MARKER"] = "1"
+        child = try ChildProcess(
+            TestEnvironment.binary("sre-diagnosed"),
+            ["--config", configPath, "--listen", "127.0.0.1:\(port)", "--state-directory", directory.file("state"), "--log-target", "stderr"] + arguments,
+            environment: env,
+            removingEnvironment: ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "JOURNAL_STREAM", "WATCHDOG_USEC"],
+            directory: directory,
+            name: "sre-diagnosed"
+        )
+        if waitForHealth {
+            let healthy = TestEnvironment.waitUntil(timeout: 20) {
+                (try? TestHTTPClient.request(.tcp(port: port), "GET", "/health").status) == 200 || !child.isRunning
+            }
+            guard healthy, child.isRunning else {
+                let log = child.stderr
+                child.stop()
+                throw TestHTTPError.connect("daemon did not become healthy:\n\(log)")
+            }
+        }
+    }
+
+    public func get(_ path: String, headers: [String: String] = [:]) throws -> HTTPResult {
+        try TestHTTPClient.request(target, "GET", path, headers: headers)
+    }
+
+    public func post(_ path: String, _ object: Any, headers: [String: String] = [:]) throws -> HTTPResult {
+        try TestHTTPClient.json(target, "POST", path, object, headers: headers)
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    public func terminate() -> Int32? {
+        child.signal(SIGTERM)
+        return child.wait(timeout: 15)
+    }
+
+    /// Kills the daemon (if running) and removes its directory.
+    public func cleanUp(keepDirectory: Bool = false) {
+        child.stop()
+        if !keepDirectory { directory.remove() }
+    }
+}

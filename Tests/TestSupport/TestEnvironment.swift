@@ -1,0 +1,79 @@
+import Foundation
+
+/// Paths and scratch space for tests that run the real executables.
+public enum TestEnvironment {
+    /// The package root (found from this file's location).
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Directory holding the built executables: `$SRE_TEST_BIN_DIR`, else `.build/debug`.
+    public static var binDirectory: URL {
+        if let dir = ProcessInfo.processInfo.environment["SRE_TEST_BIN_DIR"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir)
+        }
+        return packageRoot.appendingPathComponent(".build/debug")
+    }
+
+    public static func binary(_ name: String) -> String {
+        binDirectory.appendingPathComponent(name).path
+    }
+
+    /// A fresh private directory under /tmp with a short path (Unix socket paths must stay
+    /// under 108 bytes). Removed by `TemporaryDirectory.remove()`.
+    public static func makeTemporaryDirectory(_ prefix: String = "sre") throws -> TemporaryDirectory {
+        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+        guard let pointer = mkdtemp(&template) else { throw POSIXError(.EIO) }
+        return TemporaryDirectory(path: String(cString: pointer))
+    }
+
+    /// A TCP port that was free a moment ago on 127.0.0.1.
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Waits until `condition` holds or `timeout` passes.
+    @discardableResult
+    public static func waitUntil(timeout: Double = 10, interval: Double = 0.02, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: interval)
+        }
+        return try condition()
+    }
+}
+
+/// A scratch directory that tests remove when done.
+public struct TemporaryDirectory: Sendable {
+    public let path: String
+
+    public func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    @discardableResult
+    public func write(_ name: String, _ text: String, mode: Int = 0o644) throws -> String {
+        let target = file(name)
+        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: target, atomically: true, encoding: .utf8)
+        _ = chmod(target, mode_t(mode))
+        return target
+    }
+
+    public func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
