@@ -75,10 +75,12 @@ let package = Package(
             dependencies: ["DiagnosisModel"],
             swiftSettings: strict
         ),
+        .target(name: "DiagnoseClient", dependencies: ["DiagnosisModel"], swiftSettings: strict),
         .executableTarget(
             name: "sre-diagnose",
             dependencies: [
                 "DiagnosisModel",
+                "DiagnoseClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

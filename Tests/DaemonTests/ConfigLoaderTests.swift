@@ -123,3 +123,21 @@ import Testing
         #expect(DurationText.format(.seconds(600)) == "10m")
     }
 }
+
+@Suite struct ShippedConfigTests {
+    @Test func repositoryConfigIsValidAndMatchesDefaults() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/sre-diagnose.yaml").path
+        let shipped = try ConfigLoader.load(path: path, environment: [:])
+        let defaults = DaemonConfig()
+        #expect(shipped.server.listen == defaults.server.listen)
+        #expect(shipped.server.maxBodyBytes == defaults.server.maxBodyBytes)
+        #expect(shipped.runners.maxConcurrent == defaults.runners.maxConcurrent)
+        #expect(shipped.runners.deadline == defaults.runners.deadline)
+        #expect(shipped.approval.timeout == defaults.approval.timeout)
+        #expect(shipped.storage.retentionDays == defaults.storage.retentionDays)
+        #expect(shipped.environments["local"]?.domains == defaults.environments["local"]?.domains)
+    }
+}
+
+import Foundation
