@@ -44,12 +44,23 @@ let package = Package(
         // MARK: shared model
         .target(name: "DiagnosisModel", swiftSettings: strict),
 
+        .target(name: "RunnerProtocol", dependencies: ["DiagnosisModel"], swiftSettings: strict),
+        .target(name: "Redaction", swiftSettings: strict),
+
+        .target(name: "CShims"),
+
+        // MARK: runner side
+        .target(name: "Probes", dependencies: ["DiagnosisModel", "CShims"], swiftSettings: strict),
+        .target(name: "Runner", dependencies: ["DiagnosisModel", "RunnerProtocol", "Redaction", "Probes"], swiftSettings: strict),
+
         // MARK: daemon side
         .target(
             name: "Daemon",
             dependencies: [
                 "DiagnosisModel",
                 "Systemd",
+                "RunnerProtocol",
+                "Redaction",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -72,7 +83,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sre-diagnose-runner",
-            dependencies: ["DiagnosisModel"],
+            dependencies: ["Runner"],
             swiftSettings: strict
         ),
         .target(name: "DiagnoseClient", dependencies: ["DiagnosisModel"], swiftSettings: strict),
@@ -90,9 +101,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "Systemd", "DiagnosisModel"],
+            dependencies: ["Daemon", "Systemd", "DiagnosisModel", "RunnerProtocol", "TestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(name: "RunnerProtocolTests", dependencies: ["RunnerProtocol", "DiagnosisModel"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["DiagnosisModel", "TestSupport"],

@@ -1,7 +1,9 @@
 /// A reference to a secret — what a human approves. The secret value itself never appears in
 /// this type.
 ///
-/// - `op://vault/item[/section]/field[?attribute=…]` — 1Password (names are case-insensitive)
+/// - `op://vault/item[/section]/field[?attribute=…]` — one 1Password field (names are
+///   case-insensitive); `op://vault/item` — every field of the item, by label (how a database
+///   login or an AWS key pair is usually stored)
 /// - `cred://NAME` — systemd credential (`$CREDENTIALS_DIRECTORY/NAME`)
 /// - `env://NAME` — environment variable of the daemon (development only)
 /// - `file:///absolute/path` — file on the daemon host (development only)
@@ -15,7 +17,8 @@ public enum CredentialReference: Hashable, Sendable, CustomStringConvertible {
         public var vault: String
         public var item: String
         public var section: String?
-        public var field: String
+        /// nil for an item-level reference (all fields).
+        public var field: String?
         /// `?attribute=` (e.g. `otp`, `type`); nil means the value.
         public var attribute: String?
     }
@@ -42,8 +45,11 @@ public enum CredentialReference: Hashable, Sendable, CustomStringConvertible {
                 attribute = name == "value" ? nil : name
             }
             let segments = body.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            guard segments.count == 3 || segments.count == 4 else {
-                throw fail("expected op://vault/item/field or op://vault/item/section/field")
+            guard (2...4).contains(segments.count) else {
+                throw fail("expected op://vault/item, op://vault/item/field or op://vault/item/section/field")
+            }
+            if segments.count == 2, attribute != nil {
+                throw fail("?attribute= needs a field: op://vault/item/field?attribute=…")
             }
             for (index, segment) in segments.enumerated() {
                 let what = ["vault", "item", segments.count == 4 ? "section" : "field", "field"][index]
@@ -58,7 +64,7 @@ public enum CredentialReference: Hashable, Sendable, CustomStringConvertible {
             self = .onePassword(OnePasswordReference(
                 vault: segments[0], item: segments[1],
                 section: segments.count == 4 ? segments[2] : nil,
-                field: segments[segments.count - 1], attribute: attribute
+                field: segments.count >= 3 ? segments[segments.count - 1] : nil, attribute: attribute
             ))
         } else if text.hasPrefix("cred://") {
             let name = String(text.dropFirst(7))
@@ -101,9 +107,9 @@ public enum CredentialReference: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .onePassword(let ref):
-            var text = "op://\(ref.vault)/\(ref.item)/"
-            if let section = ref.section { text += "\(section)/" }
-            text += ref.field
+            var text = "op://\(ref.vault)/\(ref.item)"
+            if let section = ref.section { text += "/\(section)" }
+            if let field = ref.field { text += "/\(field)" }
             if let attribute = ref.attribute { text += "?attribute=\(attribute)" }
             return text
         case .systemd(let name): return "cred://\(name)"

@@ -1,6 +1,5 @@
-import DiagnosisModel
 import Foundation
+import Runner
 
-// Placeholder until the runner issue: reports its version and exits.
-FileHandle.standardError.write(Data("sre-diagnose-runner \(ProductInfo.version): no job\n".utf8))
-exit(0)
+// Launched by sre-diagnosed, one per (session, domain). See RunnerAgent.
+exit(await RunnerAgent.main())

@@ -77,3 +77,85 @@ public struct TemporaryDirectory: Sendable {
         try? FileManager.default.removeItem(atPath: path)
     }
 }
+
+extension TestEnvironment {
+    /// `Tests/Fixtures/<name>`.
+    public static func fixture(_ name: String) -> String {
+        packageRoot.appendingPathComponent("Tests/Fixtures/\(name)").path
+    }
+
+    /// A TCP listener on 127.0.0.1 that accepts and closes connections (a healthy port).
+    public static func listeningSocket() throws -> (fd: Int32, port: Int) {
+        let listener = try boundSocket()
+        let fd = listener.fd
+        Thread.detachNewThread {
+            while true {
+                let client = accept(fd, nil, nil)
+                if client < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                Glibc.close(client)
+            }
+        }
+        return listener
+    }
+
+    /// A TCP socket on 127.0.0.1 that listens but never accepts (its backlog fills up).
+    public static func boundSocket() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// Whether a process exists (and is not a zombie).
+    public static func processAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        return !status.contains("State:\tZ")
+    }
+
+    /// `/proc/PID/environ` and `/proc/PID/cmdline` as text (NULs become newlines).
+    public static func processEnvironmentAndCommandLine(_ pid: Int32) -> String {
+        let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data()
+        let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
+        return String(decoding: (environ + Data([0]) + cmdline).map { $0 == 0 ? 10 : $0 }, as: UTF8.self)
+    }
+}
+
+extension TestEnvironment {
+    /// environ+cmdline of every direct child of `pid`.
+    public static func childProcesses(of pid: Int32) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.compactMap { candidate in
+            guard let stat = try? String(contentsOfFile: "/proc/\(candidate)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, Int32(fields[1]) == pid else { return nil }
+            return processEnvironmentAndCommandLine(candidate)
+        }
+    }
+}
+
+extension TestEnvironment {
+    /// Command lines (NUL → newline) of every process.
+    public static func commandLines() -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.compactMap { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return nil }
+            return String(decoding: data.map { $0 == 0 ? 10 : $0 }, as: UTF8.self)
+        }
+    }
+}

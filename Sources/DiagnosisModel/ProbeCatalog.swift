@@ -1,0 +1,85 @@
+/// A probe's public description: what the planner, the LLM (as a tool) and users see.
+/// The implementations live on the runner side; a test keeps both lists equal.
+public struct ProbeInfo: Codable, Sendable, Equatable {
+    public struct Parameter: Codable, Sendable, Equatable {
+        public var name: String
+        /// `string`, `integer`, `number`, `boolean`, `array`.
+        public var type: String
+        public var required: Bool
+        public var summary: String
+
+        public init(_ name: String, _ type: String, required: Bool = false, _ summary: String) {
+            self.name = name
+            self.type = type
+            self.required = required
+            self.summary = summary
+        }
+    }
+
+    public var name: String
+    public var domain: Domain
+    public var summary: String
+    /// What `target` means for this probe.
+    public var target: String
+    public var parameters: [Parameter]
+    public var defaultTimeoutSeconds: Double
+    /// Finding codes the probe can report.
+    public var codes: [String]
+
+    public init(name: String, domain: Domain, summary: String, target: String, parameters: [Parameter] = [], defaultTimeoutSeconds: Double, codes: [String]) {
+        self.name = name
+        self.domain = domain
+        self.summary = summary
+        self.target = target
+        self.parameters = parameters
+        self.defaultTimeoutSeconds = defaultTimeoutSeconds
+        self.codes = codes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, domain, summary, target, parameters, codes
+        case defaultTimeoutSeconds = "default_timeout_s"
+    }
+}
+
+/// Every built-in probe.
+public enum ProbeCatalog {
+    public static let all: [ProbeInfo] = network + command
+
+    public static func info(_ name: String) -> ProbeInfo? { all.first { $0.name == name } }
+
+    static let network: [ProbeInfo] = [
+        ProbeInfo(
+            name: "net.tcp_connect", domain: .network,
+            summary: "Resolve a host name and open a TCP connection; reports DNS failures, refused connections and timeouts with timings.",
+            target: "host:port",
+            parameters: [.init("connect_timeout_s", "number", "TCP connect timeout (default 3 s)")],
+            defaultTimeoutSeconds: 10,
+            codes: ["net.dns_failure", "net.tcp_refused", "net.tcp_timeout", "net.ok"]
+        ),
+    ]
+
+    /// User-defined command probes (playbooks): any domain.
+    static let command: [ProbeInfo] = [
+        ProbeInfo(
+            name: "command", domain: .host,
+            summary: "Run a configured command with credential fields in its environment and turn its exit code, a regex or a JSON value into a finding.",
+            target: "a label for the command",
+            parameters: [
+                .init("command", "string", required: true, "executable (absolute or on PATH)"),
+                .init("args", "array", "arguments"),
+                .init("env", "object", "credential field → environment variable, e.g. {\"password\": \"PGPASSWORD\"}"),
+                .init("code", "string", "finding code when the check fails (default command.failed)"),
+                .init("severity", "string", "severity when the check fails (default high)"),
+                .init("title", "string", "title when the check fails"),
+                .init("ok_exit_codes", "array", "exit codes meaning healthy (default [0])"),
+                .init("fail_regex", "string", "the check fails when stdout+stderr matches"),
+                .init("json_path", "string", "dot path into stdout JSON; with expect: the check fails when the value differs"),
+                .init("expect", "string", "expected value at json_path"),
+                .init("remediation", "string", "what to do when the check fails"),
+            ],
+            defaultTimeoutSeconds: 30,
+            codes: ["command.failed", "command.ok"]
+        ),
+    ]
+}

@@ -1,0 +1,10 @@
+/// Built-in probes by name.
+public enum ProbeRegistry {
+    public static let builtIn: [String: any Probe] = {
+        let probes: [any Probe] = [
+            TCPConnectProbe(),
+            CommandProbe(),
+        ]
+        return Dictionary(uniqueKeysWithValues: probes.map { (type(of: $0).name, $0) })
+    }()
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Replaces secret values — and their base64, URL-encoded and JSON-escaped forms — with
+/// `[REDACTED:<reference>]`.
+///
+/// Built from every resolved credential value of a session. The runner applies it to every
+/// string it emits; the daemon applies it again before storing, logging, answering or calling
+/// an LLM. Values shorter than ``minimumLength`` are not matched (they would redact ordinary
+/// words); providers must not hand out such secrets in the first place.
+public struct Redactor: Sendable {
+    public static let minimumLength = 4
+
+    /// (needle, replacement), longest needle first so a longer form wins over its prefix.
+    private var patterns: [(needle: String, replacement: String)] = []
+
+    public init() {}
+
+    /// - Parameter secrets: reference (shown in the marker) → secret values.
+    public init(secrets: [String: [String]]) {
+        for (reference, values) in secrets.sorted(by: { $0.key < $1.key }) {
+            for value in values { add(value, reference: reference) }
+        }
+    }
+
+    public var isEmpty: Bool { patterns.isEmpty }
+
+    /// Adds a secret and its encoded forms.
+    public mutating func add(_ secret: String, reference: String) {
+        guard secret.count >= Self.minimumLength else { return }
+        let replacement = "[REDACTED:\(reference)]"
+        var needles = Self.encodedForms(of: secret)
+        // Multi-line secrets (kubeconfigs, keys) also leak line by line.
+        if secret.contains("\n") {
+            needles.append(contentsOf: secret.split(separator: "\n").map(String.init)
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.count >= 8 })
+        }
+        for needle in needles where !patterns.contains(where: { $0.needle == needle }) {
+            patterns.append((needle, replacement))
+        }
+        patterns.sort { $0.needle.count > $1.needle.count }
+    }
+
+    /// Merges another redactor's patterns into this one.
+    public mutating func merge(_ other: Redactor) {
+        for pattern in other.patterns where !patterns.contains(where: { $0.needle == pattern.needle }) {
+            patterns.append(pattern)
+        }
+        patterns.sort { $0.needle.count > $1.needle.count }
+    }
+
+    public func redact(_ text: String) -> String {
+        guard !patterns.isEmpty, !text.isEmpty else { return text }
+        var result = text
+        for pattern in patterns where result.contains(pattern.needle) {
+            result = result.replacingOccurrences(of: pattern.needle, with: pattern.replacement)
+        }
+        return result
+    }
+
+    /// Whether `text` contains any secret form (for leak assertions and audits).
+    public func containsSecret(_ text: String) -> Bool {
+        patterns.contains { text.contains($0.needle) }
+    }
+
+    /// The raw value plus the encodings under which it commonly leaks.
+    static func encodedForms(of secret: String) -> [String] {
+        let bytes = Data(secret.utf8)
+        var forms: [String] = [secret]
+        let base64 = bytes.base64EncodedString()
+        forms.append(base64)
+        forms.append(base64.replacingOccurrences(of: "=", with: ""))
+        forms.append(base64.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: ""))
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        if let percent = secret.addingPercentEncoding(withAllowedCharacters: unreserved) {
+            forms.append(percent)
+            forms.append(percent.replacingOccurrences(of: "%20", with: "+"))
+            forms.append(Self.lowercaseHexEscapes(percent))
+        }
+        forms.append(jsonEscaped(secret))
+        forms.append(jsonEscaped(secret).replacingOccurrences(of: "/", with: "\\/"))
+        var unique: [String] = []
+        for form in forms where form.count >= minimumLength && !unique.contains(form) { unique.append(form) }
+        return unique
+    }
+
+    static func jsonEscaped(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    private static func lowercaseHexEscapes(_ text: String) -> String {
+        var result = ""
+        var iterator = Array(text)
+        var index = 0
+        while index < iterator.count {
+            if iterator[index] == "%", index + 2 < iterator.count {
+                result.append("%")
+                result.append(contentsOf: String(iterator[index + 1...index + 2]).lowercased())
+                index += 3
+            } else {
+                result.append(iterator[index])
+                index += 1
+            }
+        }
+        iterator.removeAll()
+        return result
+    }
+}

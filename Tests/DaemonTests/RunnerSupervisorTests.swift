@@ -1,0 +1,273 @@
+@testable import Daemon
+import DiagnosisModel
+import Foundation
+import Logging
+import RunnerProtocol
+import TestSupport
+import Testing
+
+/// The supervisor with real `sre-diagnose-runner` processes (and a misbehaving stand-in runner
+/// speaking the real protocol) over a real Unix socket.
+@Suite struct RunnerSupervisorTests {
+    final class Harness: Sendable {
+        let directory: TemporaryDirectory
+        let supervisor: RunnerSupervisor
+
+        init(executable: String = TestEnvironment.binary("sre-diagnose-runner"), maxConcurrent: Int = 4, killGrace: Duration = .milliseconds(300)) async throws {
+            directory = try TestEnvironment.makeTemporaryDirectory("sup")
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            supervisor = RunnerSupervisor(
+                settings: .init(socketPath: directory.file("run/runners/supervisor.sock"), maxConcurrent: maxConcurrent, killGrace: killGrace, maxFrameBytes: 1 << 20),
+                launcher: LocalRunnerLauncher(executable: executable),
+                logger: logger
+            )
+            try await supervisor.start()
+        }
+
+        /// A wrapper script running the fake runner in `mode`.
+        static func fakeRunner(_ mode: String, in directory: TemporaryDirectory) throws -> String {
+            try directory.write("fake-\(mode).sh", "#!/bin/sh\nexec /usr/bin/python3 \(TestEnvironment.fixture("fake_runner.py")) \(mode)\n", mode: 0o755)
+        }
+
+        func run(_ job: RunnerJob, onEvent: @escaping @Sendable (RunnerEvent) -> Void = { _ in }) async -> (RunnerResult, [RunnerEvent]) {
+            let (stream, continuation) = AsyncStream<RunnerEvent>.makeStream()
+            let collector = Task {
+                var events: [RunnerEvent] = []
+                for await event in stream {
+                    onEvent(event)
+                    events.append(event)
+                }
+                return events
+            }
+            let result = await supervisor.run(job, events: continuation)
+            continuation.finish()
+            return (result, await collector.value)
+        }
+
+        func finish() async {
+            await supervisor.stop(reason: "test over")
+            directory.remove()
+        }
+    }
+
+    static func job(_ domain: Domain = .network, session: String = "session-1", deadline: Double = 20, probes: [ProbeRequest], credentials: [String: ResolvedCredential] = [:]) -> RunnerJob {
+        RunnerJob(sessionID: session, domain: domain, probes: probes, credentials: credentials, deadline: Date().addingTimeInterval(deadline))
+    }
+
+    static func findings(_ events: [RunnerEvent]) -> [Finding] {
+        events.compactMap { if case .finding(let finding) = $0 { finding } else { nil } }
+    }
+
+    static func pid(_ events: [RunnerEvent]) -> Int32? {
+        events.lazy.compactMap { if case .started(_, let pid) = $0 { pid } else { nil } }.first
+    }
+
+    @Test func realRunnerRunsTCPProbesEndToEnd() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.finish() } }
+        let open = try TestEnvironment.listeningSocket()
+        defer { close(open.fd) }
+        let closedPort = try TestEnvironment.freePort()
+        let (result, events) = await harness.run(Self.job(probes: [
+            ProbeRequest(id: "open", probe: "net.tcp_connect", target: "127.0.0.1:\(open.port)"),
+            ProbeRequest(id: "closed", probe: "net.tcp_connect", target: "127.0.0.1:\(closedPort)"),
+            ProbeRequest(id: "nxdomain", probe: "net.tcp_connect", target: "no-such-host.invalid:443"),
+        ]))
+        guard case .completed(let done) = result else { Issue.record("expected completion, got \(result)"); return }
+        #expect(done.outcomes.map(\.status) == [.ok, .ok, .ok])
+        let codes = Set(Self.findings(events).map(\.code))
+        #expect(codes == ["net.ok", "net.tcp_refused", "net.dns_failure"])
+        #expect(Self.findings(events).allSatisfy { $0.domain == .network && $0.probe == "net.tcp_connect" })
+        let progress = events.compactMap { if case .progress(let update) = $0 { update } else { nil } }
+        #expect(progress.filter { $0.state == .finished }.count == 3)
+        #expect(progress.last?.fraction == 1)
+        #expect(Self.pid(events) != nil)
+    }
+
+    /// A supervisor whose launcher starts the misbehaving stand-in runner in `mode`.
+    static func fakeSupervisor(_ mode: String, in directory: TemporaryDirectory, connectTimeout: Duration = .seconds(10)) async throws -> RunnerSupervisor {
+        var settings = RunnerSupervisor.Settings(socketPath: directory.file("\(mode)/s.sock"), maxConcurrent: 2, killGrace: .milliseconds(300), maxFrameBytes: 1 << 20)
+        settings.connectTimeout = connectTimeout
+        let supervisor = RunnerSupervisor(settings: settings, launcher: LocalRunnerLauncher(executable: try Harness.fakeRunner(mode, in: directory)), logger: Logger(label: "test"))
+        try await supervisor.start()
+        return supervisor
+    }
+
+    @Test func wrongTokenIsRejected() async throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("tok")
+        defer { directory.remove() }
+        let supervisor = try await Self.fakeSupervisor("wrong_token", in: directory)
+        let (_, continuation) = AsyncStream<RunnerEvent>.makeStream()
+        let result = await supervisor.run(Self.job(probes: [ProbeRequest(id: "a", probe: "net.tcp_connect", target: "127.0.0.1:1")]), events: continuation)
+        guard case .failed(let reason, _) = result else { Issue.record("expected failure"); return }
+        // The stand-in exits 5 after the daemon answered its hello with an error and hung up.
+        #expect(reason.contains("exited with status 5"), "\(reason)")
+        await supervisor.stop(reason: "done")
+    }
+
+    @Test func helloFromAnotherPidIsRejected() async throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("pid")
+        defer { directory.remove() }
+        let supervisor = try await Self.fakeSupervisor("other_pid", in: directory, connectTimeout: .seconds(2))
+        let (_, continuation) = AsyncStream<RunnerEvent>.makeStream()
+        let started = ContinuousClock.now
+        let result = await supervisor.run(Self.job(deadline: 30, probes: [ProbeRequest(id: "a", probe: "net.tcp_connect", target: "127.0.0.1:1")]), events: continuation)
+        guard case .failed(let reason, _) = result else { Issue.record("expected failure"); return }
+        // The right token from the wrong pid is refused, so the spawned runner never connects.
+        #expect(reason.contains("did not connect"), "\(reason)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        await supervisor.stop(reason: "done")
+    }
+
+    @Test func killedRunnerFailsOnlyItsDomain() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.finish() } }
+        let open = try TestEnvironment.listeningSocket()
+        defer { close(open.fd) }
+        async let victim = harness.run(Self.job(.host, probes: [
+            ProbeRequest(id: "sleep", probe: "command", target: "sleeper", params: ["command": "sleep", "args": ["31.7"]]),
+        ])) { event in
+            if case .started(_, let pid?) = event {
+                Thread.detachNewThread {
+                    Thread.sleep(forTimeInterval: 0.5)
+                    kill(pid, SIGKILL)
+                }
+            }
+        }
+        async let healthy = harness.run(Self.job(.network, probes: [ProbeRequest(id: "ok", probe: "net.tcp_connect", target: "127.0.0.1:\(open.port)")]))
+        let (victimResult, _) = await victim
+        let (healthyResult, healthyEvents) = await healthy
+        guard case .failed(let reason, _) = victimResult else { Issue.record("expected failure"); return }
+        #expect(reason.contains("killed by signal 9"), "\(reason)")
+        // The runner's tool died with it.
+        #expect(TestEnvironment.waitUntil(timeout: 3) { !TestEnvironment.commandLines().contains { $0.contains("sleep\n31.7") } })
+        guard case .completed = healthyResult else { Issue.record("healthy domain should complete: \(healthyResult)"); return }
+        #expect(Self.findings(healthyEvents).map(\.code) == ["net.ok"])
+    }
+
+    @Test func hungRunnerIsKilledAtItsDeadline() async throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("hang")
+        defer { directory.remove() }
+        let supervisor = try await Self.fakeSupervisor("hang", in: directory)
+        let (stream, continuation) = AsyncStream<RunnerEvent>.makeStream()
+        let pidTask = Task { () -> Int32? in
+            for await event in stream { if case .started(_, let pid) = event { return pid } }
+            return nil
+        }
+        let started = ContinuousClock.now
+        let result = await supervisor.run(Self.job(deadline: 1.5, probes: [ProbeRequest(id: "a", probe: "net.tcp_connect", target: "127.0.0.1:1")]), events: continuation)
+        continuation.finish()
+        let elapsed = ContinuousClock.now - started
+        guard case .failed(let reason, _) = result else { Issue.record("expected failure"); return }
+        #expect(reason.contains("deadline exceeded"), "\(reason)")
+        #expect(reason.contains("signal 9"), "it ignores cancel and SIGTERM, so SIGKILL: \(reason)")
+        #expect(elapsed < .seconds(6))
+        let pid = try #require(await pidTask.value)
+        #expect(!TestEnvironment.processAlive(pid))
+        await supervisor.stop(reason: "done")
+    }
+
+    @Test(arguments: ["garbage", "oversize"])
+    func badFramesCloseOnlyThatConnection(mode: String) async throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("bad")
+        defer { directory.remove() }
+        let supervisor = try await Self.fakeSupervisor(mode, in: directory)
+        let (_, continuation) = AsyncStream<RunnerEvent>.makeStream()
+        let result = await supervisor.run(Self.job(probes: [ProbeRequest(id: "a", probe: "net.tcp_connect", target: "127.0.0.1:1")]), events: continuation)
+        guard case .failed(let reason, _) = result else { Issue.record("expected failure"); return }
+        #expect(reason.contains("protocol error"), "\(reason)")
+        #expect(reason.contains(mode == "garbage" ? "not a JSON object" : "exceeds"), "\(reason)")
+        await supervisor.stop(reason: "done")
+
+        // Nothing else is harmed: a real runner next to it completes.
+        let harness = try await Harness()
+        defer { Task { await harness.finish() } }
+        let (ok, _) = await harness.run(Self.job(probes: [ProbeRequest(id: "a", probe: "net.tcp_connect", target: "127.0.0.1:1")]))
+        guard case .completed = ok else { Issue.record("expected completion"); return }
+    }
+
+    @Test func fiftyRunnersThroughALimitOfFour() async throws {
+        let harness = try await Harness(maxConcurrent: 4)
+        defer { Task { await harness.finish() } }
+        let open = try TestEnvironment.listeningSocket()
+        defer { close(open.fd) }
+        let peak = PeakCounter()
+        let results = await withTaskGroup(of: (RunnerResult, [RunnerEvent]).self) { group in
+            for index in 0..<50 {
+                group.addTask {
+                    await harness.run(Self.job(.network, session: "s-\(index)", probes: [
+                        ProbeRequest(id: "ok", probe: "net.tcp_connect", target: "127.0.0.1:\(open.port)"),
+                    ])) { event in
+                        if case .started = event { peak.enter() }
+                    }
+                }
+            }
+            var all: [(RunnerResult, [RunnerEvent])] = []
+            for await item in group {
+                peak.leave()
+                all.append(item)
+            }
+            return all
+        }
+        #expect(results.count == 50)
+        let failures = results.compactMap { if case .failed(let reason, _) = $0.0 { reason } else { nil } }
+        #expect(failures.isEmpty, "\(failures)")
+        #expect(results.allSatisfy { Self.findings($0.1).map(\.code) == ["net.ok"] })
+        let queued = results.filter { $0.1.contains { if case .queued = $0 { true } else { false } } }.count
+        #expect(queued > 0, "some runners must have waited for a slot")
+        let counts = await harness.supervisor.counts
+        #expect(counts.spawned == 50)
+        let load = await harness.supervisor.load()
+        #expect(load.running == 0 && load.queued == 0)
+        #expect(peak.maximum <= 4 + 1, "at most 4 runners at once (peak \(peak.maximum))")
+    }
+
+    @Test func credentialsReachOnlyTheProbeTool() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.finish() } }
+        let canary = "canary-\(UUID().uuidString)"
+        let reference = "op://vault/db/password"
+        let pids = PidBox()
+        let (result, events) = await harness.run(
+            Self.job(.database, probes: [
+                ProbeRequest(
+                    id: "tool", probe: "command", target: "sleeper",
+                    params: ["command": "sleep", "args": ["2"], "env": ["password": "TOOL_SECRET"]],
+                    credential: reference
+                ),
+            ], credentials: [reference: ResolvedCredential(reference: reference, fields: ["password": canary])])
+        ) { event in
+            if case .started(_, let pid?) = event {
+                Thread.detachNewThread {
+                    Thread.sleep(forTimeInterval: 1.0)
+                    pids.record(runner: pid, text: TestEnvironment.processEnvironmentAndCommandLine(pid), children: TestEnvironment.childProcesses(of: pid))
+                }
+            }
+        }
+        guard case .completed = result else { Issue.record("expected completion: \(result)"); return }
+        let snapshot = try #require(pids.snapshot)
+        #expect(!snapshot.text.isEmpty)
+        #expect(!snapshot.text.contains(canary), "runner environ/cmdline must not hold the secret")
+        // The tool itself is the one process that may hold it.
+        #expect(snapshot.children.contains { $0.contains("TOOL_SECRET=\(canary)") }, "\(snapshot.children)")
+        // Tools do not inherit the runner's spawn variables either.
+        #expect(!snapshot.children.contains { $0.contains("SRE_RUNNER_TOKEN") })
+        #expect(!Self.findings(events).contains { $0.detail.contains(canary) || $0.evidence.contains { $0.strings.contains { $0.contains(canary) } } })
+    }
+}
+
+final class PeakCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = 0
+    private(set) var maximum = 0
+    func enter() { lock.lock(); current += 1; maximum = max(maximum, current); lock.unlock() }
+    func leave() { lock.lock(); current -= 1; lock.unlock() }
+}
+
+final class PidBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: (runner: Int32, text: String, children: [String])?
+    func record(runner: Int32, text: String, children: [String]) { lock.lock(); value = (runner, text, children); lock.unlock() }
+    var snapshot: (runner: Int32, text: String, children: [String])? { lock.lock(); defer { lock.unlock() }; return value }
+}
