@@ -1,0 +1,128 @@
+import Daemon
+import DiagnosisModel
+import Foundation
+import Logging
+
+// Benchmarks that print numbers (never timed tests). Run through scripts/bench.
+//   sre-diagnose-bench runners [--runs N]
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let sorted = values.sorted()
+    let index = min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))
+    return sorted[index]
+}
+
+func format(_ ms: Double) -> String { String(format: "%.1f ms", ms) }
+
+/// Rss, Pss and Anonymous (KiB) from /proc/PID/smaps_rollup.
+func memory(_ pid: Int32) -> [String: Int] {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return [:] }
+    var values: [String: Int] = [:]
+    for line in text.split(separator: "\n") {
+        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+        if parts.count >= 2, parts[0].hasSuffix(":"), let value = Int(parts[1]) { values[String(parts[0].dropLast())] = value }
+    }
+    return values
+}
+
+func mb(_ kib: Int?) -> String { kib.map { String(format: "%.1f MB", Double($0) / 1024) } ?? "?" }
+
+func benchRunners(runs: Int) async throws {
+    let directory = "/tmp/sre-bench-\(getpid())"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    var logger = Logger(label: "bench")
+    logger.logLevel = .critical
+    let runner = LocalRunnerLauncher.defaultExecutable()
+    func supervisor(_ limit: Int) async throws -> RunnerSupervisor {
+        let supervisor = RunnerSupervisor(
+            settings: .init(socketPath: "\(directory)/\(limit).sock", maxConcurrent: limit, killGrace: .seconds(1), maxFrameBytes: 1 << 20),
+            launcher: LocalRunnerLauncher(executable: runner), logger: logger
+        )
+        try await supervisor.start()
+        return supervisor
+    }
+    func noop(_ index: Int) -> RunnerJob {
+        RunnerJob(sessionID: "bench-\(index)", domain: .host, probes: [], deadline: Date().addingTimeInterval(30))
+    }
+    func once(_ supervisor: RunnerSupervisor, _ job: RunnerJob) async -> Double {
+        let (stream, continuation) = AsyncStream<RunnerEvent>.makeStream()
+        let drain = Task { for await _ in stream {} }
+        let started = ContinuousClock.now
+        let result = await supervisor.run(job, events: continuation)
+        let elapsed = ContinuousClock.now - started
+        continuation.finish()
+        await drain.value
+        if case .failed(let reason, _) = result { print("  run failed: \(reason)") }
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+    }
+
+    print("runner: \(runner)")
+    let sequentialSupervisor = try await supervisor(1)
+    for index in 0..<5 { _ = await once(sequentialSupervisor, noop(index)) }  // warm-up
+    var sequential: [Double] = []
+    for index in 0..<runs { sequential.append(await once(sequentialSupervisor, noop(index))) }
+    print("spawn→hello→job→done, no-op job, sequential (\(runs) runs): p50 \(format(percentile(sequential, 0.5))), p95 \(format(percentile(sequential, 0.95)))")
+
+    // Four clients, each running jobs back to back: four runners alive at any time.
+    let concurrentSupervisor = try await supervisor(4)
+    let concurrentStart = ContinuousClock.now
+    let concurrent = await withTaskGroup(of: [Double].self) { group in
+        for worker in 0..<4 {
+            group.addTask {
+                var values: [Double] = []
+                for index in 0..<(runs / 4) { values.append(await once(concurrentSupervisor, noop(worker * 1000 + index))) }
+                return values
+            }
+        }
+        var all: [Double] = []
+        for await values in group { all.append(contentsOf: values) }
+        return all
+    }
+    let wall = ContinuousClock.now - concurrentStart
+    let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+    print("4-way concurrent (\(concurrent.count) runs): p50 \(format(percentile(concurrent, 0.5))), p95 \(format(percentile(concurrent, 0.95))), throughput \(String(format: "%.0f", Double(concurrent.count) / seconds)) runners/s")
+
+    // Resident memory of a runner while it works (a TCP probe and a short tool run).
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    listen(listener, 64)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+    let port = Int(UInt16(bigEndian: address.sin_port))
+    let (stream, continuation) = AsyncStream<RunnerEvent>.makeStream()
+    let sampler = Task { () -> [String: Int] in
+        for await event in stream {
+            if case .started(_, let pid?) = event {
+                try? await Task.sleep(for: .milliseconds(250))
+                return memory(pid)
+            }
+        }
+        return [:]
+    }
+    let job = RunnerJob(sessionID: "bench-rss", domain: .network, probes: [
+        ProbeRequest(id: "tcp", probe: "net.tcp_connect", target: "127.0.0.1:\(port)"),
+        ProbeRequest(id: "tool", probe: "command", target: "sleep", params: ["command": "sleep", "args": ["0.5"]]),
+    ], deadline: Date().addingTimeInterval(30))
+    _ = await concurrentSupervisor.run(job, events: continuation)
+    continuation.finish()
+    let sample = await sampler.value
+    print("runner memory while working: RSS \(mb(sample["Rss"])) (of which anonymous \(mb(sample["Anonymous"])); the rest is shared library pages, shared with the daemon and other runners), PSS \(mb(sample["Pss"]))")
+    close(listener)
+    await sequentialSupervisor.stop(reason: "bench over")
+    await concurrentSupervisor.stop(reason: "bench over")
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+let runs = arguments.firstIndex(of: "--runs").flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[arguments.index(after: $0)]) : nil } ?? 100
+switch arguments.first {
+case "runners":
+    try await benchRunners(runs: runs)
+default:
+    FileHandle.standardError.write(Data("usage: sre-diagnose-bench runners [--runs N]\n".utf8))
+    exit(64)
+}
