@@ -23,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // MARK: systemd
@@ -54,6 +58,17 @@ let package = Package(
         .target(name: "Runner", dependencies: ["DiagnosisModel", "RunnerProtocol", "Redaction", "Probes"], swiftSettings: strict),
 
         // MARK: daemon side
+        .target(name: "Secrets", dependencies: ["DiagnosisModel", "Redaction"], swiftSettings: strict),
+        .target(
+            name: "Orchestrator",
+            dependencies: ["DiagnosisModel", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SessionStore",
+            dependencies: ["DiagnosisModel", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
         .target(
             name: "Daemon",
             dependencies: [
@@ -61,6 +76,12 @@ let package = Package(
                 "Systemd",
                 "RunnerProtocol",
                 "Redaction",
+                "Orchestrator",
+                "SessionStore",
+                "Secrets",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

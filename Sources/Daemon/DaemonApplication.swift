@@ -4,6 +4,9 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import Orchestrator
+import Secrets
+import SessionStore
 import ServiceLifecycle
 import Systemd
 
@@ -11,17 +14,29 @@ import Systemd
 public struct DaemonOptions: Sendable {
     /// Listen addresses from `--listen`, replacing `server.listen`.
     public var listen: [ListenAddress] = []
+    /// Delay between SSE heartbeat comments.
+    public var heartbeatInterval: Duration = .seconds(15)
 
     public init(listen: [ListenAddress] = []) {
         self.listen = listen
     }
 }
 
-/// Wires the daemon together, top to bottom: listeners, services, HTTP routes, systemd.
+/// Wires the daemon together, top to bottom: state, runners, sessions, HTTP routes, systemd.
 public enum DaemonApplication {
     /// Builds the service group that `main` runs until SIGTERM/SIGINT.
-    public static func build(config: DaemonConfig, options: DaemonOptions, logger: Logger) throws -> ServiceGroup {
+    public static func build(config: DaemonConfig, options: DaemonOptions, scrubber: SecretScrubber, logger: Logger) async throws -> ServiceGroup {
         let notifier = SystemdNotifier()
+        let environment = ProcessInfo.processInfo.environment
+
+        // Where state lives.
+        let stateDirectory = config.storage.stateDirectory
+            ?? environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+            ?? environment["XDG_STATE_HOME"].map { "\($0)/sre-diagnose" }
+            ?? "\(environment["HOME"] ?? "/tmp")/.local/state/sre-diagnose"
+        let runtimeDirectory = config.storage.runtimeDirectory
+            ?? environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+            ?? "\(stateDirectory)/run"
 
         // Listeners: whatever systemd passed, otherwise the configured addresses.
         let inherited = ListenFDs.take()
@@ -31,12 +46,42 @@ public enum DaemonApplication {
         try prepareUnixSocketDirectories(listeners)
 
         // Services.
-        let health = HealthService(activeSessions: { 0 })
+        let store = try SQLiteSessionStore(directory: stateDirectory)
+        let metrics = DaemonMetrics()
+        let supervisor = RunnerSupervisor(
+            settings: .init(
+                socketPath: "\(runtimeDirectory)/runners/supervisor.sock",
+                maxConcurrent: config.runners.maxConcurrent,
+                killGrace: config.runners.killGrace,
+                maxFrameBytes: config.runners.maxFrameBytes
+            ),
+            launcher: LocalRunnerLauncher(executable: config.runners.executable ?? LocalRunnerLauncher.defaultExecutable()),
+            logger: logger
+        )
+        try await supervisor.start()
+        let policy = SecretBroker.Policy(allowEnvRefs: config.secrets.allowEnvRefs, allowFileRefs: config.secrets.allowFileRefs, timeout: config.secrets.resolveTimeout)
+        let broker = SecretBroker(providers: SecretProviders.make(config.secrets), policy: policy)
+        let auth = try await AuthService.load(config.auth, scrubber: scrubber, policy: policy)
+        var sessionSettings = SessionService.Settings(
+            environments: config.environments, approvalTimeout: config.approval.timeout, runnerDeadline: config.runners.deadline
+        )
+        sessionSettings.heartbeatInterval = options.heartbeatInterval
+        let sessions = SessionService(
+            settings: sessionSettings, store: store, planner: RulePlanner(), synthesizer: RuleSynthesizer(),
+            supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: scrubber, logger: logger
+        )
+        try await sessions.recoverInterrupted()
+        let health = HealthService(activeSessions: { await sessions.activeCount })
 
-        // HTTP.
+        // HTTP: every route in one list.
         let endpoints = HealthHarness(service: health).endpoints
+            + SessionsHarness(service: sessions, rateLimiter: RateLimiter(perMinute: config.server.diagnoseRatePerMinute), heartbeat: options.heartbeatInterval).endpoints
+            + EnvironmentsHarness(environments: config.environments).endpoints
+            + MetricsHarness(metrics: metrics, store: store, supervisor: supervisor).endpoints
         let router = Router(context: APIRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: JSONErrorMiddleware(endpoints: endpoints))
+        router.add(middleware: IdentityMiddleware(auth: auth))
         for endpoint in endpoints {
             router.on(RouterPath(endpoint.path), method: endpoint.method, use: endpoint.handler)
         }
@@ -47,15 +92,20 @@ public enum DaemonApplication {
             logger: logger
         )
         let server = HTTPServer(listeners: listeners, childChannel: childChannel, logger: logger) { addresses in
-            notifier.ready(status: "serving on \(addresses.joined(separator: ", ")); 0 active sessions")
+            notifier.ready(status: "serving on \(addresses.joined(separator: ", ")); \(await sessions.activeCount) active sessions")
         }
 
-        var services: [any Service] = [server]
+        var services: [any Service] = [
+            RetentionService(store: store, retentionDays: config.storage.retentionDays, logger: logger),
+            server,
+            StatusReporter(notifier: notifier, sessions: sessions, supervisor: supervisor),
+        ]
         if let interval = notifier.watchdogInterval {
             services.append(WatchdogService(notifier: notifier, interval: interval))
         }
-        // Last in the group, so it is the first to hear of graceful shutdown.
-        services.append(ShutdownNotifier(notifier: notifier, logger: logger))
+        // Last in the group, so it is the first to hear of graceful shutdown: it says STOPPING=1
+        // and ends running sessions (runners cancelled, live streams closed) so HTTP can drain.
+        services.append(ShutdownCoordinator(notifier: notifier, sessions: sessions, supervisor: supervisor, logger: logger))
 
         return ServiceGroup(
             configuration: .init(
@@ -98,14 +148,65 @@ public enum DaemonApplication {
     }
 }
 
-/// Sends `STOPPING=1` as soon as graceful shutdown begins.
-struct ShutdownNotifier: Service {
+/// On graceful shutdown: `STOPPING=1`, then running sessions end (interrupted) and runners are
+/// cancelled, so the HTTP server can drain its connections.
+struct ShutdownCoordinator: Service {
     let notifier: SystemdNotifier
+    let sessions: SessionService
+    let supervisor: RunnerSupervisor
     let logger: Logger
 
     func run() async throws {
         try? await gracefulShutdown()
         logger.notice("shutting down: draining connections", metadata: [LogKey.messageID: "\(MessageID.stopping)"])
         notifier.stopping(status: "shutting down: draining connections")
+        await sessions.shutdown()
+        await supervisor.stop(reason: "daemon shutting down")
+    }
+}
+
+/// Keeps `STATUS=` current (what `systemctl status` shows).
+struct StatusReporter: Service {
+    let notifier: SystemdNotifier
+    let sessions: SessionService
+    let supervisor: RunnerSupervisor
+
+    func run() async throws {
+        guard notifier.isEnabled else {
+            // A service that returns early would stop the group; idle until shutdown instead.
+            try? await gracefulShutdown()
+            return
+        }
+        var last = ""
+        while !Task.isShuttingDownGracefully {
+            let active = await sessions.activeCount
+            let load = await supervisor.load()
+            let status = "\(active) active session(s), \(load.running) runner(s) running, \(load.queued) queued"
+            if status != last {
+                notifier.status(status)
+                last = status
+            }
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) } } catch { return }
+        }
+    }
+}
+
+/// Deletes finished sessions older than `storage.retention_days`, hourly.
+struct RetentionService: Service {
+    let store: any SessionStore
+    let retentionDays: Int
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            let cutoff = Date().addingTimeInterval(-Double(retentionDays) * 86400)
+            do {
+                let removed = try await store.prune(updatedBefore: cutoff)
+                if removed > 0 { logger.info("retention: deleted \(removed) session(s) finished before \(cutoff)") }
+            } catch {
+                logger.error("retention prune failed: \(error)")
+            }
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) } } catch { return }
+        }
     }
 }

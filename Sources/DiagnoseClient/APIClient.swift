@@ -21,11 +21,7 @@ public struct APIClient: Sendable {
         self.timeout = timeout
     }
 
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
+    static let decoder: JSONDecoder = JSONCoding.decoder()
 
     /// Sends one request and reads the whole answer.
     public func send(_ method: String, _ path: String, body: Data? = nil, accept: String = "application/json") throws(ClientError) -> APIResponse {

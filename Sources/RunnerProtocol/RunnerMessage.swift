@@ -122,18 +122,9 @@ public enum MessageCodec {
         let type: String
     }
 
-    static func makeEncoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }
+    static func makeEncoder() -> JSONEncoder { JSONCoding.encoder() }
 
-    static func makeDecoder() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }
+    static func makeDecoder() -> JSONDecoder { JSONCoding.decoder() }
 
     /// Encodes a message as a JSON object payload (no length prefix).
     public static func encode(_ message: RunnerMessage) throws -> [UInt8] {

@@ -25,6 +25,9 @@ struct SREDiagnosed: AsyncParsableCommand {
     @Option(name: .long, help: "State directory (SQLite database); replaces storage.state_directory.")
     var stateDirectory: String?
 
+    @Option(name: .long, help: ArgumentHelp("Seconds between SSE heartbeat comments.", visibility: .hidden))
+    var heartbeatSeconds: Double = 15
+
     @Flag(name: .long, help: "Check the configuration and exit (0 when valid, 78 when not).")
     var checkConfig = false
 
@@ -49,6 +52,7 @@ struct SREDiagnosed: AsyncParsableCommand {
             options.listen.append(address)
         }
         if let stateDirectory { daemonConfig.storage.stateDirectory = stateDirectory }
+        options.heartbeatInterval = .milliseconds(Int64(max(0.05, heartbeatSeconds) * 1000))
         if let logTarget {
             guard let target = DaemonConfig.Logging.Target(rawValue: logTarget) else {
                 FileHandle.standardError.write(Data("<3>sre-diagnosed: invalid configuration: --log-target: expected auto, journal or stderr\n".utf8))
@@ -66,11 +70,12 @@ struct SREDiagnosed: AsyncParsableCommand {
         case .journal: .journal
         case .stderr: .stderr
         }
+        let scrubber = SecretScrubber()
         DaemonLogging.bootstrap(
             target: target,
             identifier: "sre-diagnosed",
             level: Logger.Level(rawValue: daemonConfig.logging.level) ?? .info,
-            scrub: { $0 }
+            scrub: scrubber.scrub
         )
         let logger = Logger(label: "sre-diagnosed")
         logger.notice(
@@ -78,7 +83,7 @@ struct SREDiagnosed: AsyncParsableCommand {
             metadata: [LogKey.messageID: "\(MessageID.started)"]
         )
         do {
-            let group = try DaemonApplication.build(config: daemonConfig, options: options, logger: logger)
+            let group = try await DaemonApplication.build(config: daemonConfig, options: options, scrubber: scrubber, logger: logger)
             try await group.run()
         } catch let error as ConfigError {
             logger.error("invalid configuration: \(error)")

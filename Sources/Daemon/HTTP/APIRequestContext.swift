@@ -16,6 +16,10 @@ public struct APIRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let maxUploadSize: Int
     public let channel: any Channel
+    /// Set by ``IdentityMiddleware``.
+    public var identity: Identity?
+    /// Why the presented credentials were rejected (401), if they were.
+    public var authFailure: String?
 
     public init(source: APIContextSource) {
         self.coreContext = .init(source: source)

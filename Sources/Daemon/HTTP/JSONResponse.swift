@@ -1,15 +1,11 @@
+import DiagnosisModel
 import Foundation
 import Hummingbird
 import NIOCore
 
 /// Encodes API answers: ISO 8601 dates, sorted keys (stable output for diffs and tests).
 enum JSONResponse {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    static let encoder: JSONEncoder = JSONCoding.encoder()
 
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try encoder.encode(value)

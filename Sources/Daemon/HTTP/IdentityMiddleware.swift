@@ -1,0 +1,35 @@
+import Hummingbird
+import NIOCore
+
+/// Works out who is calling (bearer token, Unix peer uid, loopback) before any route runs.
+struct IdentityMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    let auth: AuthService
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let peer: Peer
+        if context.channel.remoteAddress?.protocol == .unix || context.channel.localAddress?.protocol == .unix {
+            peer = .unix(await context.channel.peerCredentials())
+        } else {
+            peer = .tcp(address: context.channel.remoteAddress?.ipAddress)
+        }
+        switch auth.identify(authorization: request.headers[.authorization], peer: peer) {
+        case .success(let identity): context.identity = identity
+        case .failure(.unauthenticated(let message)), .failure(.forbidden(let message)): context.authFailure = message
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Counts requests by route pattern and status.
+struct MetricsMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    let metrics: DaemonMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = try await next(request, context)
+        metrics.recordRequest(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code)
+        return response
+    }
+}

@@ -1,0 +1,23 @@
+import Hummingbird
+import NIOCore
+import SessionStore
+
+/// `GET /metrics`: Prometheus text exposition.
+struct MetricsHarness {
+    let metrics: DaemonMetrics
+    let store: any SessionStore
+    let supervisor: RunnerSupervisor
+
+    var endpoints: [APIEndpoint] {
+        [APIEndpoint(.get, "/metrics", scrape)]
+    }
+
+    @Sendable func scrape(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let text = metrics.render(
+            sessionCounts: try await store.countsByStatus(),
+            runners: await supervisor.counts,
+            load: await supervisor.load()
+        )
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

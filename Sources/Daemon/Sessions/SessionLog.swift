@@ -1,0 +1,126 @@
+import DiagnosisModel
+import Foundation
+import Redaction
+import SessionStore
+
+/// One session's event log: assigns sequence numbers, folds events into the session's state,
+/// persists each event before publishing it, and feeds live subscribers.
+actor SessionLog {
+    private let store: any SessionStore
+    private let lock = AsyncLock()
+    private(set) var record: SessionRecord
+    private var subscribers: [UUID: AsyncStream<SessionEvent>.Continuation] = [:]
+    private(set) var finished = false
+    /// Scrubs every event before it is stored or published (the session's resolved secrets).
+    var redactor = Redactor()
+
+    init(record: SessionRecord, store: any SessionStore) {
+        self.record = record
+        self.store = store
+    }
+
+    func setRedactor(_ redactor: Redactor) { self.redactor = redactor }
+
+    /// Appends an event: redact, sequence, fold, persist, then publish. Returns it once stored.
+    @discardableResult
+    func append(_ body: SessionEvent.Body, at date: Date = Date()) async throws -> SessionEvent {
+        try await lock.run { try await self.appendLocked(body, at: date) }
+    }
+
+    private func appendLocked(_ body: SessionEvent.Body, at date: Date) async throws -> SessionEvent {
+        let body = EventRedaction.redact(body, with: redactor)
+        var next = record
+        next.lastSequence += 1
+        next.updatedAt = date
+        SessionReducer.apply(body, to: &next)
+        let event = SessionEvent(sessionID: next.id, sequence: next.lastSequence, at: date, body: body)
+        try await store.append(event, record: next)
+        record = next
+        for continuation in subscribers.values { continuation.yield(event) }
+        if event.isTerminal { finishSubscribers() }
+        return event
+    }
+
+    /// Live events from now on (the caller replays the store for earlier ones).
+    func subscribe() -> (id: UUID, stream: AsyncStream<SessionEvent>) {
+        let (stream, continuation) = AsyncStream<SessionEvent>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        let id = UUID()
+        if finished {
+            continuation.finish()
+        } else {
+            subscribers[id] = continuation
+        }
+        return (id, stream)
+    }
+
+    func unsubscribe(_ id: UUID) {
+        subscribers.removeValue(forKey: id)?.finish()
+    }
+
+    /// Ends every live stream (terminal event, or daemon shutdown).
+    func finishSubscribers() {
+        finished = record.status.isTerminal || finished
+        for continuation in subscribers.values { continuation.finish() }
+        subscribers.removeAll()
+    }
+
+    func closeForShutdown() {
+        finished = true
+        finishSubscribers()
+    }
+}
+
+/// Applies a redactor to every free-text field of an event.
+enum EventRedaction {
+    static func redact(_ body: SessionEvent.Body, with redactor: Redactor) -> SessionEvent.Body {
+        guard !redactor.isEmpty else { return body }
+        let scrub = redactor.redact
+        switch body {
+        case .finding(let finding):
+            return .finding(finding.mapStrings(scrub))
+        case .runnerLog(var log):
+            log.message = scrub(log.message)
+            return .runnerLog(log)
+        case .domain(var update):
+            update.reason = update.reason.map(scrub)
+            update.probes = update.probes?.map { outcome in
+                var outcome = outcome
+                outcome.error = outcome.error.map(scrub)
+                return outcome
+            }
+            return .domain(update)
+        case .notice(var notice):
+            notice.message = scrub(notice.message)
+            return .notice(notice)
+        case .credentialFailed(var credential):
+            credential.error = credential.error.map(scrub)
+            return .credentialFailed(credential)
+        case .status(var change):
+            change.message = change.message.map(scrub)
+            return .status(change)
+        case .report(var report):
+            report.findings = report.findings.map { $0.mapStrings(scrub) }
+            report.summary = scrub(report.summary)
+            report.nextSteps = report.nextSteps.map(scrub)
+            report.ruledOut = report.ruledOut.map(scrub)
+            report.limitations = report.limitations.map(scrub)
+            report.probableCauses = report.probableCauses.map { cause in
+                var cause = cause
+                cause.title = scrub(cause.title)
+                cause.explanation = scrub(cause.explanation)
+                return cause
+            }
+            report.domains = report.domains.map { domain in
+                var domain = domain
+                domain.reason = domain.reason.map(scrub)
+                return domain
+            }
+            return .report(report)
+        case .approvalDecided(var decision):
+            decision.comment = decision.comment.map(scrub)
+            return .approvalDecided(decision)
+        case .created, .plan, .approvalRequested, .credentialResolved, .probeProgress:
+            return body
+        }
+    }
+}

@@ -1,0 +1,326 @@
+import DiagnosisModel
+import Foundation
+import Logging
+import Orchestrator
+import Redaction
+import Secrets
+import SessionStore
+import Systemd
+
+/// The session engine: creates sessions, runs each one (plan → approval → credentials →
+/// runners → report), and answers every question about them from their event logs.
+public actor SessionService {
+    public struct Settings: Sendable {
+        public var environments: [String: EnvironmentInventory]
+        public var approvalTimeout: Duration
+        public var runnerDeadline: Duration
+        /// Delay between SSE heartbeat comments.
+        public var heartbeatInterval: Duration = .seconds(15)
+
+        public init(environments: [String: EnvironmentInventory], approvalTimeout: Duration, runnerDeadline: Duration) {
+            self.environments = environments
+            self.approvalTimeout = approvalTimeout
+            self.runnerDeadline = runnerDeadline
+        }
+
+        /// `local` when configured, else the only environment, else nil (must be named).
+        var defaultEnvironment: String? {
+            if environments["local"] != nil { return "local" }
+            return environments.count == 1 ? environments.keys.first : nil
+        }
+    }
+
+    /// A session that is still running, with what only the running engine knows.
+    final class LiveSession: @unchecked Sendable {
+        let log: SessionLog
+        var task: Task<Void, Never>?
+        var plan: DiagnosisPlan?
+        var pendingApproval: PendingApproval?
+        var cancelReason: String?
+
+        init(log: SessionLog) { self.log = log }
+    }
+
+    struct PendingApproval {
+        let request: ApprovalRequest
+        let continuation: CheckedContinuation<ApprovalDecision, Never>
+    }
+
+    let settings: Settings
+    let store: any SessionStore
+    let planner: any Planner
+    let synthesizer: any Synthesizer
+    let supervisor: RunnerSupervisor
+    let broker: SecretBroker
+    let logger: Logger
+    let metrics: DaemonMetrics
+    let secretScrubber: SecretScrubber
+    private var live: [String: LiveSession] = [:]
+
+    public init(
+        settings: Settings, store: any SessionStore, planner: any Planner, synthesizer: any Synthesizer,
+        supervisor: RunnerSupervisor, broker: SecretBroker, metrics: DaemonMetrics, secretScrubber: SecretScrubber, logger: Logger
+    ) {
+        self.settings = settings
+        self.store = store
+        self.planner = planner
+        self.synthesizer = synthesizer
+        self.supervisor = supervisor
+        self.broker = broker
+        self.metrics = metrics
+        self.secretScrubber = secretScrubber
+        self.logger = logger
+    }
+
+    public var activeCount: Int { live.count }
+
+    // MARK: Start-up and shutdown
+
+    /// Sessions that were running when the daemon stopped become `interrupted`, with an event.
+    public func recoverInterrupted() async throws {
+        for var record in try await store.unfinishedSessions() {
+            let log = SessionLog(record: record, store: store)
+            try await log.append(.status(.init(status: .interrupted, phase: record.phase, progress: record.progress, message: "the daemon restarted while this session was \(record.status.rawValue)")))
+            record = await log.record
+            logger.notice("session interrupted by a daemon restart", metadata: [LogKey.sessionID: "\(record.id)"])
+        }
+    }
+
+    /// Stops every running session (daemon shutdown): runners cancelled, sessions interrupted,
+    /// live streams closed.
+    public func shutdown() async {
+        for (id, session) in live {
+            session.cancelReason = "daemon shutting down"
+            session.task?.cancel()
+            await supervisor.cancel(sessionID: id, reason: "daemon shutting down")
+            let record = await session.log.record
+            if !record.status.isTerminal {
+                _ = try? await session.log.append(.status(.init(status: .interrupted, phase: record.phase, progress: record.progress, message: "the daemon stopped")))
+            }
+            await session.log.closeForShutdown()
+        }
+        live.removeAll()
+    }
+
+    // MARK: Creating
+
+    public func start(_ request: DiagnoseRequest, requester: Identity) async throws -> SessionRecord {
+        let problem = request.problem.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !problem.isEmpty else { throw SessionError.invalid("problem must describe what is wrong, e.g. \"Database connection failures in production\"") }
+        guard problem.count <= 4000 else { throw SessionError.invalid("problem is longer than 4000 characters") }
+        let known = settings.environments.keys.sorted()
+        guard let environmentName = request.environment ?? settings.defaultEnvironment else {
+            throw SessionError.invalid("environment is required; known environments: \(known.joined(separator: ", "))")
+        }
+        guard let inventory = settings.environments[environmentName] else {
+            throw SessionError.unknownEnvironment(environmentName, known: known)
+        }
+        let context = request.context ?? [:]
+        guard context.count <= 50, context.allSatisfy({ $0.key.count <= 100 && $0.value.count <= 1000 }) else {
+            throw SessionError.invalid("context holds at most 50 keys of up to 100 characters, values up to 1000")
+        }
+
+        let now = Date()
+        let record = SessionRecord(
+            id: UUID().uuidString.lowercased(), problem: problem, environment: environmentName, context: context,
+            requester: requester.name, createdAt: now, updatedAt: now, lastSequence: 1
+        )
+        let created = SessionEvent(sessionID: record.id, sequence: 1, at: now, body: .created(.init(problem: problem, environment: environmentName, context: context, requester: requester.name)))
+        try await store.create(record, firstEvent: created)
+        let session = LiveSession(log: SessionLog(record: record, store: store))
+        live[record.id] = session
+        metrics.sessionsStarted.increment()
+        logger.notice(
+            "session started for \(requester.name) in \(environmentName): \(problem.prefix(200))",
+            metadata: [LogKey.sessionID: "\(record.id)", LogKey.messageID: "\(MessageID.sessionCreated)"]
+        )
+        let run = SessionRun(service: self, session: session, inventory: inventory)
+        session.task = Task { await run.execute() }
+        return record
+    }
+
+    // MARK: Reading
+
+    func liveSession(_ id: String) -> LiveSession? { live[id] }
+
+    public func status(id: String) async throws -> SessionStatusView {
+        let record = try await record(id: id)
+        let findings = try await store.findings(sessionID: id)
+        let session = live[id]
+        var plan = session?.plan
+        var reportAvailable = false
+        if session == nil {
+            for event in try await store.events(sessionID: id, after: 0) {
+                if case .plan(let stored) = event.body { plan = stored }
+                if case .report = event.body { reportAvailable = true }
+            }
+        } else {
+            reportAvailable = record.phase == .done
+        }
+        return SessionStatusView(record: record, findings: findings, pendingApproval: session?.pendingApproval?.request, plan: plan, reportAvailable: reportAvailable)
+    }
+
+    func record(id: String) async throws -> SessionRecord {
+        if let session = live[id] { return await session.log.record }
+        guard let record = try await store.session(id: id) else { throw SessionError.notFound("no session \(id)") }
+        return record
+    }
+
+    public func list(status: SessionStatus?, limit: Int, cursor: String?) async throws -> SessionList {
+        let page = try await store.sessions(status: status, limit: limit, before: cursor)
+        var summaries: [SessionSummary] = []
+        for record in page.records {
+            // Live sessions are fresher in memory than in the store only by in-flight events.
+            summaries.append(SessionSummary(live[record.id] != nil ? await live[record.id]?.log.record ?? record : record))
+        }
+        return SessionList(sessions: summaries, nextCursor: page.nextCursor)
+    }
+
+    public func report(id: String) async throws -> DiagnosisReport {
+        let record = try await record(id: id)
+        for event in try await store.events(sessionID: id, after: 0).reversed() {
+            if case .report(let report) = event.body { return report }
+        }
+        throw SessionError.conflict("the report is not ready: the session is \(record.status.rawValue) (\(record.phase.rawValue))")
+    }
+
+    public func events(id: String, after: Int) async throws -> [SessionEvent] {
+        _ = try await record(id: id)
+        return try await store.events(sessionID: id, after: after)
+    }
+
+    public func audit(id: String) async throws -> [AuditEntry] {
+        _ = try await record(id: id)
+        return try await store.audit(sessionID: id)
+    }
+
+    /// Every event after `after`, then live ones until the session ends: stored events first,
+    /// then the live stream, skipping what was already sent (nothing lost, nothing repeated).
+    public func subscribe(id: String, after: Int) async throws -> AsyncStream<SessionEvent> {
+        let session = live[id]
+        let subscription = await session?.log.subscribe()
+        let stored = try await events(id: id, after: after)
+        let (stream, continuation) = AsyncStream<SessionEvent>.makeStream()
+        let log = session?.log
+        let feeder = Task {
+            var last = after
+            for event in stored {
+                continuation.yield(event)
+                last = event.sequence
+            }
+            if let subscription {
+                for await event in subscription.stream where event.sequence > last {
+                    continuation.yield(event)
+                    last = event.sequence
+                }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in
+            feeder.cancel()
+            if let subscription, let log { Task { await log.unsubscribe(subscription.id) } }
+        }
+        return stream
+    }
+
+    // MARK: Acting
+
+    public func cancel(id: String, by identity: Identity) async throws -> SessionRecord {
+        guard let session = live[id] else {
+            let record = try await record(id: id)
+            throw SessionError.conflict("the session already ended (\(record.status.rawValue))")
+        }
+        session.cancelReason = "cancelled by \(identity.name)"
+        await supervisor.cancel(sessionID: id, reason: "cancelled by \(identity.name)")
+        if let pending = session.pendingApproval {
+            session.pendingApproval = nil
+            pending.continuation.resume(returning: ApprovalDecision(
+                requestID: pending.request.requestID, outcome: .denied, approvedReferences: [],
+                deniedReferences: pending.request.references, approver: nil, comment: "session cancelled", decidedAt: Date()
+            ))
+        }
+        session.task?.cancel()
+        await session.task?.value
+        return await session.log.record
+    }
+
+    /// Applies a human's decision to the pending approval request.
+    public func decide(id: String, _ request: ApprovalDecisionRequest, by approver: Identity) async throws -> ApprovalDecision {
+        guard approver.role == .approver else { throw SessionError.forbidden("\(approver.name) may request diagnoses but not approve credentials") }
+        guard let session = live[id], let pending = session.pendingApproval else {
+            let record = try await record(id: id)
+            throw SessionError.conflict("no approval is pending for this session (it is \(record.status.rawValue))")
+        }
+        if let requestID = request.requestID, requestID != pending.request.requestID {
+            throw SessionError.conflict("approval request \(requestID) is not the pending one (\(pending.request.requestID)); reload and decide again")
+        }
+        guard approver.name != pending.request.requester else {
+            throw SessionError.forbidden("\(approver.name) requested this diagnosis and cannot approve its own credential request")
+        }
+        let requested = pending.request.references
+        var approved: [String] = []
+        if request.approved {
+            let chosen = request.references ?? requested
+            guard !chosen.isEmpty else { throw SessionError.invalid("references is empty; to deny, send approved: false") }
+            let unknown = chosen.filter { !requested.contains($0) }
+            guard unknown.isEmpty else {
+                throw SessionError.invalid("not part of this request: \(unknown.joined(separator: ", ")); requested: \(requested.joined(separator: ", "))")
+            }
+            approved = requested.filter { chosen.contains($0) }
+        } else if request.references != nil {
+            throw SessionError.invalid("references only applies when approved is true")
+        }
+        let denied = requested.filter { !approved.contains($0) }
+        let outcome: ApprovalDecision.Outcome = approved.isEmpty ? .denied : (denied.isEmpty ? .approved : .partial)
+        let decision = ApprovalDecision(
+            requestID: pending.request.requestID, outcome: outcome, approvedReferences: approved, deniedReferences: denied,
+            approver: approver.name, comment: request.comment.map { String($0.prefix(1000)) }, decidedAt: Date()
+        )
+        session.pendingApproval = nil
+        pending.continuation.resume(returning: decision)
+        return decision
+    }
+
+    // MARK: For SessionRun
+
+    func setPlan(_ plan: DiagnosisPlan, for session: LiveSession) { session.plan = plan }
+
+    /// Waits for a decision on `request`, or its expiry.
+    func awaitDecision(_ request: ApprovalRequest, for session: LiveSession) async -> ApprovalDecision {
+        let timeout = request.expiresAt.timeIntervalSinceNow
+        let expiry = Task {
+            try await Task.sleep(for: .milliseconds(Int64(max(0, timeout) * 1000)))
+            self.expire(request.requestID, for: session)
+        }
+        defer { expiry.cancel() }
+        return await withCheckedContinuation { continuation in
+            if session.cancelReason != nil {
+                continuation.resume(returning: ApprovalDecision(requestID: request.requestID, outcome: .denied, approvedReferences: [], deniedReferences: request.references, approver: nil, comment: "session cancelled", decidedAt: Date()))
+                return
+            }
+            session.pendingApproval = PendingApproval(request: request, continuation: continuation)
+        }
+    }
+
+    private func expire(_ requestID: String, for session: LiveSession) {
+        guard let pending = session.pendingApproval, pending.request.requestID == requestID else { return }
+        session.pendingApproval = nil
+        pending.continuation.resume(returning: ApprovalDecision(
+            requestID: requestID, outcome: .expired, approvedReferences: [], deniedReferences: pending.request.references,
+            approver: nil, comment: nil, decidedAt: Date()
+        ))
+    }
+
+    func finished(_ id: String) {
+        live.removeValue(forKey: id)
+    }
+}
+
+extension SessionService {
+    func cancelReason(of session: LiveSession) -> String? { session.cancelReason }
+
+    /// Writes an audit row (and it goes to the journal through the caller's log line).
+    func audit(_ entry: AuditEntry) async throws {
+        try await store.appendAudit(entry)
+    }
+}

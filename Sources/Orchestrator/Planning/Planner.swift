@@ -1,0 +1,20 @@
+import DiagnosisModel
+
+/// What a planner gets: the problem, where, and what can be examined there.
+public struct PlanningInput: Sendable {
+    public var problem: String
+    public var environment: EnvironmentInventory
+    public var context: [String: String]
+
+    public init(problem: String, environment: EnvironmentInventory, context: [String: String]) {
+        self.problem = problem
+        self.environment = environment
+        self.context = context
+    }
+}
+
+/// Decides which domains and probes to run (DESIGN §7). The embedded default is rule-based; an
+/// LLM planner falls back to it.
+public protocol Planner: Sendable {
+    func plan(_ input: PlanningInput) async throws -> DiagnosisPlan
+}

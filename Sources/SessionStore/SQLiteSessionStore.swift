@@ -1,0 +1,231 @@
+import DiagnosisModel
+import Foundation
+import GRDB
+
+/// ``SessionStore`` on SQLite (GRDB, WAL mode) in the state directory.
+public final class SQLiteSessionStore: SessionStore {
+    private let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) `sessions.sqlite` in `directory` and migrates it.
+    public init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        path = "\(directory)/sessions.sqlite"
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // WAL + NORMAL: a commit survives a daemon crash (kill -9); only an OS crash can lose
+            // the last transactions.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        _ = chmod(path, 0o600)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: sessions, events, findings, approvals") { db in
+            try db.execute(sql: """
+                CREATE TABLE sessions (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    status TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    record TEXT NOT NULL
+                );
+                CREATE INDEX sessions_created ON sessions(created_at DESC, id DESC);
+                CREATE INDEX sessions_status ON sessions(status);
+                CREATE TABLE events (
+                    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                    seq INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    event TEXT NOT NULL,
+                    PRIMARY KEY (session_id, seq)
+                ) WITHOUT ROWID;
+                CREATE TABLE findings (
+                    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                    id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    domain TEXT NOT NULL,
+                    code TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    finding TEXT NOT NULL,
+                    PRIMARY KEY (session_id, id)
+                ) WITHOUT ROWID;
+                CREATE TABLE approvals (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    session_id TEXT NOT NULL,
+                    request_id TEXT,
+                    action TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    entry TEXT NOT NULL
+                );
+                CREATE INDEX approvals_session ON approvals(session_id, id);
+                -- The audit is append-only.
+                CREATE TRIGGER approvals_no_update BEFORE UPDATE ON approvals
+                    BEGIN SELECT RAISE(ABORT, 'approvals audit is append-only'); END;
+                CREATE TRIGGER approvals_no_delete BEFORE DELETE ON approvals
+                    BEGIN SELECT RAISE(ABORT, 'approvals audit is append-only'); END;
+                """)
+        }
+        return migrator
+    }
+
+    static let encoder = JSONCoding.encoder()
+    static let decoder = JSONCoding.decoder()
+
+    private static func json(_ value: some Encodable) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try decoder.decode(T.self, from: Data(text.utf8))
+    }
+
+    private static func save(_ record: SessionRecord, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO sessions (id, status, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, record = excluded.record
+                """,
+            arguments: [record.id, record.status.rawValue, record.createdAt.timeIntervalSince1970, record.updatedAt.timeIntervalSince1970, try json(record)]
+        )
+    }
+
+    private static func insert(_ event: SessionEvent, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO events (session_id, seq, type, at, event) VALUES (?, ?, ?, ?, ?)",
+            arguments: [event.sessionID, event.sequence, event.type, event.at.timeIntervalSince1970, try json(event)]
+        )
+        if case .finding(let finding) = event.body {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO findings (session_id, id, seq, domain, code, severity, finding) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [event.sessionID, finding.id, event.sequence, finding.domain.rawValue, finding.code, finding.severity.rawValue, try json(finding)]
+            )
+        }
+    }
+
+    public func create(_ record: SessionRecord, firstEvent: SessionEvent) async throws {
+        try await pool.write { db in
+            try Self.save(record, in: db)
+            try Self.insert(firstEvent, in: db)
+        }
+    }
+
+    public func append(_ event: SessionEvent, record: SessionRecord) async throws {
+        try await pool.write { db in
+            try Self.insert(event, in: db)
+            try Self.save(record, in: db)
+        }
+    }
+
+    public func session(id: String) async throws -> SessionRecord? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT record FROM sessions WHERE id = ?", arguments: [id]).map { try Self.decode(SessionRecord.self, $0) }
+        }
+    }
+
+    public func sessions(status: SessionStatus?, limit: Int, before cursor: String?) async throws -> (records: [SessionRecord], nextCursor: String?) {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let status {
+            conditions.append("status = ?")
+            _ = arguments.append(contentsOf: [status.rawValue])
+        }
+        if let cursor, let (created, id) = Self.parseCursor(cursor) {
+            conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            _ = arguments.append(contentsOf: [created, created, id])
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "SELECT created_at, id, record FROM sessions \(whereClause) ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)"
+        let frozenArguments = arguments
+        let rows: [(created: Double, id: String, record: String)] = try await pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: frozenArguments).map { ($0["created_at"], $0["id"], $0["record"]) }
+        }
+        var records: [SessionRecord] = []
+        var next: String?
+        for (index, row) in rows.enumerated() {
+            if index == limit {
+                if let last = rows.dropLast().last { next = Self.makeCursor(created: last.created, id: last.id) }
+                break
+            }
+            records.append(try Self.decode(SessionRecord.self, row.record))
+        }
+        return (records, next)
+    }
+
+    static func makeCursor(created: Double, id: String) -> String {
+        Data("\(created.bitPattern):\(id)".utf8).base64EncodedString()
+    }
+
+    static func parseCursor(_ cursor: String) -> (Double, String)? {
+        guard let data = Data(base64Encoded: cursor) else { return nil }
+        let parts = String(decoding: data, as: UTF8.self).split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let bits = UInt64(parts[0]) else { return nil }
+        return (Double(bitPattern: bits), String(parts[1]))
+    }
+
+    /// Whether a cursor is well-formed (the API answers 400 otherwise).
+    public static func isValidCursor(_ cursor: String) -> Bool { parseCursor(cursor) != nil }
+
+    public func events(sessionID: String, after: Int) async throws -> [SessionEvent] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT event FROM events WHERE session_id = ? AND seq > ? ORDER BY seq", arguments: [sessionID, after])
+                .map { try Self.decode(SessionEvent.self, $0) }
+        }
+    }
+
+    public func findings(sessionID: String) async throws -> [Finding] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT finding FROM findings WHERE session_id = ? ORDER BY seq", arguments: [sessionID])
+                .map { try Self.decode(Finding.self, $0) }
+        }
+    }
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO approvals (session_id, request_id, action, actor, at, entry) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [entry.sessionID, entry.requestID, entry.action.rawValue, entry.actor, entry.at.timeIntervalSince1970, try Self.json(entry)]
+            )
+        }
+    }
+
+    public func audit(sessionID: String) async throws -> [AuditEntry] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT entry FROM approvals WHERE session_id = ? ORDER BY id", arguments: [sessionID])
+                .map { try Self.decode(AuditEntry.self, $0) }
+        }
+    }
+
+    public func unfinishedSessions() async throws -> [SessionRecord] {
+        let terminal = SessionStatus.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
+        return try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM sessions WHERE status NOT IN (\(terminal)) ORDER BY created_at")
+                .map { try Self.decode(SessionRecord.self, $0) }
+        }
+    }
+
+    public func prune(updatedBefore cutoff: Date) async throws -> Int {
+        let terminal = SessionStatus.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
+        return try await pool.write { db in
+            try db.execute(sql: "DELETE FROM sessions WHERE status IN (\(terminal)) AND updated_at < ?", arguments: [cutoff.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
+    public func countsByStatus() async throws -> [SessionStatus: Int] {
+        let rows: [(String, Int)] = try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM sessions GROUP BY status").map { ($0["status"], $0["n"]) }
+        }
+        var counts: [SessionStatus: Int] = [:]
+        for (status, count) in rows {
+            if let status = SessionStatus(rawValue: status) { counts[status] = count }
+        }
+        return counts
+    }
+}

@@ -1,0 +1,27 @@
+import DiagnosisModel
+import Foundation
+
+/// Durable storage of sessions, their event logs, findings and the approvals audit.
+///
+/// Callers hand in values that are already redacted; the store never sees a secret.
+public protocol SessionStore: Sendable {
+    /// Creates a session together with its first event, atomically.
+    func create(_ record: SessionRecord, firstEvent: SessionEvent) async throws
+    /// Appends an event and saves the session's new state in one transaction (persist before
+    /// publish: callers publish only after this returns).
+    func append(_ event: SessionEvent, record: SessionRecord) async throws
+    func session(id: String) async throws -> SessionRecord?
+    /// Newest first; `before` is an opaque cursor from a previous page.
+    func sessions(status: SessionStatus?, limit: Int, before cursor: String?) async throws -> (records: [SessionRecord], nextCursor: String?)
+    /// Events with sequence greater than `after`, in order.
+    func events(sessionID: String, after: Int) async throws -> [SessionEvent]
+    func findings(sessionID: String) async throws -> [Finding]
+    func appendAudit(_ entry: AuditEntry) async throws
+    func audit(sessionID: String) async throws -> [AuditEntry]
+    /// Sessions that were not terminal: they were running when the daemon stopped.
+    func unfinishedSessions() async throws -> [SessionRecord]
+    /// Deletes terminal sessions last updated before `cutoff`; returns how many.
+    func prune(updatedBefore cutoff: Date) async throws -> Int
+    /// Session counts by status (metrics).
+    func countsByStatus() async throws -> [SessionStatus: Int]
+}
