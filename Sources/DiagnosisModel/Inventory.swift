@@ -9,6 +9,8 @@ public struct EnvironmentInventory: Codable, Sendable, Equatable {
     public var logs: LogsInventory?
     public var network: NetworkInventory?
     public var host: HostInventory?
+    /// User-defined command checks (tools the built-in probes do not cover).
+    public var checks: [CommandCheck]
 
     public init(
         name: String,
@@ -17,7 +19,8 @@ public struct EnvironmentInventory: Codable, Sendable, Equatable {
         kubernetes: KubernetesInventory? = nil,
         logs: LogsInventory? = nil,
         network: NetworkInventory? = nil,
-        host: HostInventory? = nil
+        host: HostInventory? = nil,
+        checks: [CommandCheck] = []
     ) {
         self.name = name
         self.databases = databases
@@ -26,6 +29,7 @@ public struct EnvironmentInventory: Codable, Sendable, Equatable {
         self.logs = logs
         self.network = network
         self.host = host
+        self.checks = checks
     }
 
     /// The domains this environment can be examined in.
@@ -37,7 +41,50 @@ public struct EnvironmentInventory: Codable, Sendable, Equatable {
         if logs != nil { result.append(.logs) }
         if network != nil { result.append(.network) }
         if host != nil { result.append(.host) }
-        return result
+        for check in checks where !result.contains(check.domain) { result.append(check.domain) }
+        return result.sorted()
+    }
+}
+
+/// A user-defined check: run a command (credential fields in its environment only) and turn its
+/// exit code, a regex or a JSON value into a finding.
+public struct CommandCheck: Codable, Sendable, Equatable {
+    public var name: String
+    public var domain: Domain
+    public var command: String
+    public var args: [String]
+    /// Credential reference whose fields feed `env`.
+    public var credential: String?
+    /// Credential field → environment variable of the command.
+    public var env: [String: String]
+    public var timeoutSeconds: Double?
+    /// Probe parameters: `code`, `severity`, `title`, `remediation`, `fail_regex`, `json_path`,
+    /// `expect`, `ok_exit_codes`.
+    public var options: [String: JSONValue]
+
+    public init(name: String, domain: Domain, command: String, args: [String] = [], credential: String? = nil, env: [String: String] = [:], timeoutSeconds: Double? = nil, options: [String: JSONValue] = [:]) {
+        self.name = name
+        self.domain = domain
+        self.command = command
+        self.args = args
+        self.credential = credential
+        self.env = env
+        self.timeoutSeconds = timeoutSeconds
+        self.options = options
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, domain, command, args, credential, env, options
+        case timeoutSeconds = "timeout_s"
+    }
+
+    /// The `command` probe request for this check.
+    public var probeRequest: ProbeRequest {
+        var params = options
+        params["command"] = .string(command)
+        params["args"] = .array(args.map(JSONValue.string))
+        if !env.isEmpty { params["env"] = .object(env.mapValues(JSONValue.string)) }
+        return ProbeRequest(id: "command#\(name)", probe: "command", target: name, params: params, credential: credential, timeoutSeconds: timeoutSeconds)
     }
 }
 

@@ -40,7 +40,11 @@ import Testing
         defer { dir.remove() }
         try dir.write("config.yaml", "")
         let port = try TestEnvironment.freePort()
-        let entries = try Self.runWithPrivateJournal(dir: dir, port: port, body: "true")
+        let body = """
+            curl -s -X POST -H 'Content-Type: application/json' -d '{"problem":"journal check"}' http://127.0.0.1:\(port)/diagnose > "\(dir.file("accepted.json"))"
+            sleep 1
+            """
+        let entries = try Self.runWithPrivateJournal(dir: dir, port: port, body: body)
         let started = try #require(entries.first { ($0["MESSAGE"] as? String)?.contains("starting") == true }, "\(entries)")
         #expect(started["MESSAGE_ID"] as? String == "4f1c0c5b3a0e4d1f9b8a6b5c0e2d7a01")
         #expect(started["PRIORITY"] as? String == "5")
@@ -49,5 +53,12 @@ import Testing
         let listening = try #require(entries.first { ($0["MESSAGE"] as? String)?.hasPrefix("listening on 127.0.0.1:\(port)") == true })
         #expect(listening["PRIORITY"] as? String == "6")
         #expect(entries.contains { $0["MESSAGE_ID"] as? String == "4f1c0c5b3a0e4d1f9b8a6b5c0e2d7a02" })
+
+        // A session's lines carry SRE_SESSION_ID, so `journalctl SRE_SESSION_ID=…` follows it.
+        let accepted = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("accepted.json")))) as? [String: Any]
+        let id = try #require(accepted?["session_id"] as? String)
+        let sessionLines = entries.filter { $0["SRE_SESSION_ID"] as? String == id }
+        #expect(sessionLines.contains { $0["MESSAGE_ID"] as? String == "4f1c0c5b3a0e4d1f9b8a6b5c0e2d7a10" }, "session started")
+        #expect(sessionLines.contains { $0["MESSAGE_ID"] as? String == "4f1c0c5b3a0e4d1f9b8a6b5c0e2d7a11" }, "session finished")
     }
 }

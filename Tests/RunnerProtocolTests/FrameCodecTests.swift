@@ -163,3 +163,19 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct JSONCodingTests {
+    @Test func datesRoundTripStablyAtMillisecondPrecision() throws {
+        var random = SplitMix64(seed: 7)
+        for _ in 0..<2000 {
+            let date = Date(timeIntervalSince1970: Double(random.next() % 4_000_000_000_000) / 1000 + Double(random.next() % 1000) / 1e6)
+            let text = JSONCoding.format(date)
+            let parsed = try #require(JSONCoding.parseDate(text))
+            #expect(JSONCoding.format(parsed) == text)
+            #expect(abs(parsed.timeIntervalSince1970 - date.timeIntervalSince1970) <= 0.0005 + 1e-6)
+        }
+        #expect(JSONCoding.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(JSONCoding.parseDate("2026-11-27T14:02:03Z") == Date(timeIntervalSince1970: 1_795_788_123))
+        #expect(JSONCoding.parseDate("yesterday") == nil)
+    }
+}

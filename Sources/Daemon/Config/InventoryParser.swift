@@ -84,6 +84,47 @@ enum InventoryParser {
             inventory.host = inventoryHost
         }
 
+        for entry in try reader.mappings("checks") {
+            guard let name = try entry.string("name"), !name.isEmpty else { throw entry.error("name", "every check needs a name") }
+            guard let command = try entry.string("command") else { throw entry.error("command", "every check needs a command") }
+            let domain = try entry.string("domain", oneOf: Domain.allCases.map(\.rawValue)).flatMap(Domain.init(rawValue:)) ?? .host
+            var env: [String: String] = [:]
+            if let mapping = try entry.mapping("env") {
+                for field in mapping.keys {
+                    guard let variable = try mapping.string(field), variable.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                        throw mapping.error(field, "expected an environment variable name")
+                    }
+                    env[field.lowercased()] = variable
+                }
+                try mapping.finish()
+            }
+            var options: [String: JSONValue] = [:]
+            for key in ["code", "severity", "title", "remediation", "fail_regex", "json_path", "expect", "ok_code"] {
+                if let value = try entry.string(key) { options[key] = .string(value) }
+            }
+            if let severity = options["severity"]?.stringValue, Severity(rawValue: severity) == nil {
+                throw entry.error("severity", "expected one of \(Severity.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if let codes = try entry.strings("ok_exit_codes") {
+                var numbers: [JSONValue] = []
+                for code in codes {
+                    guard let number = Int(code) else { throw entry.error("ok_exit_codes", "expected integers") }
+                    numbers.append(.number(Double(number)))
+                }
+                options["ok_exit_codes"] = .array(numbers)
+            }
+            let credential = try ConfigLoader.reference(entry, "credential")?.description
+            if !env.isEmpty, credential == nil { throw entry.error("env", "env maps credential fields, so the check needs a credential") }
+            let timeout = try entry.duration("timeout", in: .milliseconds(100)...(.seconds(3600)))
+            inventory.checks.append(CommandCheck(
+                name: name, domain: domain, command: command, args: try entry.strings("args") ?? [],
+                credential: credential, env: env,
+                timeoutSeconds: timeout.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
+                options: options
+            ))
+            try entry.finish()
+        }
+
         try reader.finish()
         return inventory
     }

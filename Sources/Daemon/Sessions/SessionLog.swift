@@ -28,6 +28,8 @@ actor SessionLog {
     }
 
     private func appendLocked(_ body: SessionEvent.Body, at date: Date) async throws -> SessionEvent {
+        // A session that has ended stays ended: its log is closed.
+        guard !record.status.isTerminal else { throw SessionLogClosed(status: record.status) }
         let body = EventRedaction.redact(body, with: redactor)
         var next = record
         next.lastSequence += 1
@@ -68,6 +70,11 @@ actor SessionLog {
         finished = true
         finishSubscribers()
     }
+}
+
+/// The session already ended; nothing more is appended.
+struct SessionLogClosed: Error {
+    let status: SessionStatus
 }
 
 /// Applies a redactor to every free-text field of an event.

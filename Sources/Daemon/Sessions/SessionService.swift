@@ -91,7 +91,6 @@ public actor SessionService {
     public func shutdown() async {
         for (id, session) in live {
             session.cancelReason = "daemon shutting down"
-            session.task?.cancel()
             await supervisor.cancel(sessionID: id, reason: "daemon shutting down")
             let record = await session.log.record
             if !record.status.isTerminal {
@@ -239,7 +238,8 @@ public actor SessionService {
                 deniedReferences: pending.request.references, approver: nil, comment: "session cancelled", decidedAt: Date()
             ))
         }
-        session.task?.cancel()
+        // The run notices the reason between steps; its runners are already being stopped.
+        // (The task itself is not cancelled: its last act is to record the final status.)
         await session.task?.value
         return await session.log.record
     }

@@ -11,8 +11,9 @@ public enum InventoryProbes {
         default:
             candidates = []
         }
+        let checks = inventory.checks.filter { $0.domain == domain }.map(\.probeRequest)
         // Only what this build can run.
-        return candidates.filter { ProbeCatalog.info($0.probe) != nil }
+        return candidates.filter { ProbeCatalog.info($0.probe) != nil } + checks
     }
 
     static func networkProbes(_ endpoint: String) -> [ProbeRequest] {
