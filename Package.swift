@@ -90,6 +90,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            resources: [.copy("Resources/dashboard.html"), .copy("Resources/openapi.yaml")],
             swiftSettings: strict
         ),
 
@@ -128,7 +129,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "Systemd", "DiagnosisModel", "RunnerProtocol", "TestSupport"],
+            dependencies: [
+                "Daemon", "Systemd", "DiagnosisModel", "RunnerProtocol", "TestSupport", "SessionStore", "Orchestrator", "Secrets",
+                .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "RunnerProtocolTests", dependencies: ["RunnerProtocol", "DiagnosisModel"], swiftSettings: strict),

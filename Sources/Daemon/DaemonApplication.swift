@@ -72,12 +72,14 @@ public enum DaemonApplication {
         )
         try await sessions.recoverInterrupted()
         let health = HealthService(activeSessions: { await sessions.activeCount })
+        let resources = try StaticResources.load()
 
         // HTTP: every route in one list.
-        let endpoints = HealthHarness(service: health).endpoints
-            + SessionsHarness(service: sessions, rateLimiter: RateLimiter(perMinute: config.server.diagnoseRatePerMinute), heartbeat: options.heartbeatInterval).endpoints
-            + EnvironmentsHarness(environments: config.environments).endpoints
-            + MetricsHarness(metrics: metrics, store: store, supervisor: supervisor).endpoints
+        let endpoints = Self.endpoints(APIServices(
+            health: health, sessions: sessions, store: store, supervisor: supervisor, metrics: metrics,
+            environments: config.environments, resources: resources,
+            diagnoseRatePerMinute: config.server.diagnoseRatePerMinute, heartbeat: options.heartbeatInterval
+        ))
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: JSONErrorMiddleware(endpoints: endpoints))
@@ -114,6 +116,29 @@ public enum DaemonApplication {
                 logger: logger
             )
         )
+    }
+
+    /// What the HTTP harnesses call.
+    public struct APIServices: Sendable {
+        public var health: HealthService
+        public var sessions: SessionService
+        public var store: any SessionStore
+        public var supervisor: RunnerSupervisor
+        public var metrics: DaemonMetrics
+        public var environments: [String: EnvironmentInventory]
+        public var resources: StaticResources
+        public var diagnoseRatePerMinute: Int
+        public var heartbeat: Duration
+    }
+
+    /// Every route of the API, in one list (the router, the 405 table and the OpenAPI check
+    /// all read it).
+    public static func endpoints(_ services: APIServices) -> [APIEndpoint] {
+        HealthHarness(service: services.health).endpoints
+            + SessionsHarness(service: services.sessions, rateLimiter: RateLimiter(perMinute: services.diagnoseRatePerMinute), heartbeat: services.heartbeat).endpoints
+            + EnvironmentsHarness(environments: services.environments).endpoints
+            + MetricsHarness(metrics: services.metrics, store: services.store, supervisor: services.supervisor).endpoints
+            + StaticHarness(resources: services.resources, environments: Array(services.environments.keys)).endpoints
     }
 
     /// Adapts the router to `HTTP1Channel`: builds each request's context and adds `Date`.

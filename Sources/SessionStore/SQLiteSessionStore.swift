@@ -31,11 +31,11 @@ public final class SQLiteSessionStore: SessionStore {
                 CREATE TABLE sessions (
                     id TEXT PRIMARY KEY NOT NULL,
                     status TEXT NOT NULL,
-                    created_at REAL NOT NULL,
+                    created_us INTEGER NOT NULL,
                     updated_at REAL NOT NULL,
                     record TEXT NOT NULL
                 );
-                CREATE INDEX sessions_created ON sessions(created_at DESC, id DESC);
+                CREATE INDEX sessions_created ON sessions(created_us DESC, id DESC);
                 CREATE INDEX sessions_status ON sessions(status);
                 CREATE TABLE events (
                     session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
@@ -89,10 +89,10 @@ public final class SQLiteSessionStore: SessionStore {
     private static func save(_ record: SessionRecord, in db: Database) throws {
         try db.execute(
             sql: """
-                INSERT INTO sessions (id, status, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO sessions (id, status, created_us, updated_at, record) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, record = excluded.record
                 """,
-            arguments: [record.id, record.status.rawValue, record.createdAt.timeIntervalSince1970, record.updatedAt.timeIntervalSince1970, try json(record)]
+            arguments: [record.id, record.status.rawValue, Int64((record.createdAt.timeIntervalSince1970 * 1_000_000).rounded()), record.updatedAt.timeIntervalSince1970, try json(record)]
         )
     }
 
@@ -137,14 +137,14 @@ public final class SQLiteSessionStore: SessionStore {
             _ = arguments.append(contentsOf: [status.rawValue])
         }
         if let cursor, let (created, id) = Self.parseCursor(cursor) {
-            conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            conditions.append("(created_us < ? OR (created_us = ? AND id < ?))")
             _ = arguments.append(contentsOf: [created, created, id])
         }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT created_at, id, record FROM sessions \(whereClause) ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)"
+        let sql = "SELECT created_us, id, record FROM sessions \(whereClause) ORDER BY created_us DESC, id DESC LIMIT \(limit + 1)"
         let frozenArguments = arguments
-        let rows: [(created: Double, id: String, record: String)] = try await pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: frozenArguments).map { ($0["created_at"], $0["id"], $0["record"]) }
+        let rows: [(created: Int64, id: String, record: String)] = try await pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: frozenArguments).map { ($0["created_us"], $0["id"], $0["record"]) }
         }
         var records: [SessionRecord] = []
         var next: String?
@@ -158,15 +158,14 @@ public final class SQLiteSessionStore: SessionStore {
         return (records, next)
     }
 
-    static func makeCursor(created: Double, id: String) -> String {
-        Data("\(created.bitPattern):\(id)".utf8).base64EncodedString()
-    }
+    /// `<created microseconds>-<session id>`: any such value is a valid position in the listing.
+    static func makeCursor(created: Int64, id: String) -> String { "\(created)-\(id)" }
 
-    static func parseCursor(_ cursor: String) -> (Double, String)? {
-        guard let data = Data(base64Encoded: cursor) else { return nil }
-        let parts = String(decoding: data, as: UTF8.self).split(separator: ":", maxSplits: 1)
-        guard parts.count == 2, let bits = UInt64(parts[0]) else { return nil }
-        return (Double(bitPattern: bits), String(parts[1]))
+    static func parseCursor(_ cursor: String) -> (Int64, String)? {
+        let parts = cursor.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, parts[0].count <= 18, let created = Int64(parts[0]), !parts[1].isEmpty, parts[1].count <= 64,
+              parts[1].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else { return nil }
+        return (created, String(parts[1]))
     }
 
     /// Whether a cursor is well-formed (the API answers 400 otherwise).
@@ -205,7 +204,7 @@ public final class SQLiteSessionStore: SessionStore {
     public func unfinishedSessions() async throws -> [SessionRecord] {
         let terminal = SessionStatus.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
         return try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT record FROM sessions WHERE status NOT IN (\(terminal)) ORDER BY created_at")
+            try String.fetchAll(db, sql: "SELECT record FROM sessions WHERE status NOT IN (\(terminal)) ORDER BY created_us")
                 .map { try Self.decode(SessionRecord.self, $0) }
         }
     }

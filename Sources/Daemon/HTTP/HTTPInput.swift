@@ -22,6 +22,10 @@ enum HTTPInput {
             throw APIError(.contentTooLarge, code: "body_too_large", message: "the body is larger than \(context.maxUploadSize) bytes (server.max_body_bytes)")
         }
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("the body is empty; expected a JSON object") }
+        // Only a JSON object is a valid body (a number, string or array is not).
+        guard buffer.readableBytesView.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") else {
+            throw APIError.badRequest("the body must be a JSON object")
+        }
         do {
             return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {

@@ -57,8 +57,8 @@ struct SessionsHarness {
             guard let parsed = Int(text), (1...200).contains(parsed) else { throw APIError.badRequest("limit must be an integer from 1 to 200") }
             limit = parsed
         }
-        let cursor = query["cursor"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-        if let cursor, !SQLiteSessionStore.isValidCursor(cursor) { throw APIError.badRequest("cursor is not one this server issued") }
+        let cursor = query["cursor"].map(String.init)
+        if let cursor, !SQLiteSessionStore.isValidCursor(cursor) { throw APIError.badRequest("cursor must be a next_cursor from a previous page") }
         return try JSONResponse.make(try await serviceCall { try await service.list(status: status, limit: limit, cursor: cursor) })
     }
 

@@ -1,0 +1,28 @@
+import Foundation
+
+/// The dashboard page and the OpenAPI document, shipped as module resources and read once at
+/// start-up. Looked up next to the executable (where `swift build` and `scripts/install` put the
+/// bundle) rather than through `Bundle.module`, which aborts the process when the bundle is
+/// missing.
+public struct StaticResources: Sendable {
+    public let dashboard: String
+    public let openAPI: String
+
+    static let bundleName = "sre-diagnose_Daemon.resources"
+
+    public static func load() throws -> StaticResources {
+        var candidates: [String] = []
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append(URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(bundleName).path)
+        }
+        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(bundleName).path)
+        candidates += ["/usr/local/share/sre-diagnose/\(bundleName)", "/usr/share/sre-diagnose/\(bundleName)"]
+        for directory in candidates {
+            if let dashboard = try? String(contentsOfFile: "\(directory)/dashboard.html", encoding: .utf8),
+               let openAPI = try? String(contentsOfFile: "\(directory)/openapi.yaml", encoding: .utf8) {
+                return StaticResources(dashboard: dashboard, openAPI: openAPI)
+            }
+        }
+        throw ConfigError(source: "installation", key: "", reason: "resource bundle \(bundleName) not found next to the executable (looked in \(candidates.joined(separator: ", ")))")
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The dashboard in headless Chromium (Debian `chromium`): the page starts a diagnosis through
+/// its own form, follows the live stream and shows the findings and the report.
+@Suite struct DashboardTests {
+    static func chromium(_ arguments: [String], directory: TemporaryDirectory) throws -> ChildProcess {
+        try ChildProcess(
+            "/usr/bin/chromium",
+            ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(directory.file("chrome-profile"))"] + arguments,
+            directory: directory, name: "chromium"
+        )
+    }
+
+    @Test func startsADiagnosisAndShowsFindingsAndReport() throws {
+        let daemon = try SessionAPITests.start()
+        defer { daemon.cleanUp() }
+        let page = try daemon.get("/")
+        #expect(page.status == 200)
+        #expect(page.headers["content-type"]?.hasPrefix("text/html") == true)
+        #expect(!page.text.contains("http://") && !page.text.contains("https://"), "no external assets")
+
+        // The page fills its form from the URL and submits it (the same handler as the button).
+        let url = "http://127.0.0.1:\(daemon.port)/?problem=Database%20connection%20failures&environment=local&submit=1"
+        let run = try Self.chromium(["--virtual-time-budget=8000", "--dump-dom", url], directory: daemon.directory)
+        #expect(run.wait(timeout: 60) == 0, "\(run.stderr.suffix(2000))")
+        let dom = run.stdout
+        #expect(dom.contains(#"class="finding sev-high" data-code="net.tcp_refused""#), "findings rendered: \(dom.suffix(3000))")
+        #expect(dom.contains(#"id="status">completed"#))
+        #expect(dom.contains(#"<div class="report" id="report">"#))
+
+        // The session exists in the API, started by the page.
+        let sessions = try #require(try daemon.get("/sessions").json["sessions"] as? [[String: Any]])
+        let id = try #require(sessions.first?["session_id"] as? String)
+        #expect(sessions.first?["problem"] as? String == "Database connection failures")
+
+        // A screenshot of that session, kept as a CI artifact.
+        let artifacts = TestEnvironment.packageRoot.appendingPathComponent("artifacts")
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        let screenshot = artifacts.appendingPathComponent("dashboard.png").path
+        try? FileManager.default.removeItem(atPath: screenshot)
+        let shot = try Self.chromium(
+            ["--virtual-time-budget=5000", "--window-size=1366,900", "--screenshot=\(screenshot)", "http://127.0.0.1:\(daemon.port)/#session=\(id)"],
+            directory: daemon.directory
+        )
+        #expect(shot.wait(timeout: 60) == 0)
+        let size = (try? FileManager.default.attributesOfItem(atPath: screenshot)[.size] as? Int) ?? 0
+        #expect(size > 10_000, "screenshot written (\(size) bytes)")
+    }
+
+    /// Drives the page over the DevTools protocol (a stdlib-only driver in Tests/Fixtures).
+    static func drive(_ url: String, _ steps: [[String: Any]], directory: TemporaryDirectory) throws -> ChildProcess {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: steps), as: UTF8.self)
+        return try ChildProcess("/usr/bin/python3", [TestEnvironment.fixture("cdp_drive.py"), "/usr/lib/chromium/chromium", url, json], directory: directory, name: "cdp")
+    }
+
+    @Test func approverClicksApproveWithTheTokenEnteredOnce() throws {
+        let daemon = try SessionAPITests.start()
+        defer { daemon.cleanUp() }
+        let id = try SessionAPITests.diagnose(daemon, "secured")
+        _ = try SessionAPITests.waitForStatus(daemon, id) { $0 == "awaiting_approval" }
+        let token = SessionAPITests.approverToken
+        let run = try Self.drive("http://127.0.0.1:\(daemon.port)/#session=\(id)", [
+            // The approval panel shows the reference, its purpose and the expiry.
+            ["wait": "document.querySelector('#approval') && document.querySelector('#approval').innerText.includes('env://SRE_TEST_DB_SECRET')"],
+            // Typed once into the header field; kept in this tab's sessionStorage.
+            ["eval": "(() => { const t = document.getElementById('token'); t.value = '\(token)'; t.dispatchEvent(new Event('change')); return sessionStorage.getItem('sre-token') !== null })()"],
+            ["eval": "document.getElementById('approve').click(), true"],
+            ["wait": "document.getElementById('status') && document.getElementById('status').innerText === 'completed'", "timeout": 20],
+            ["wait": "document.querySelector('#report') !== null"],
+        ], directory: daemon.directory)
+        #expect(run.wait(timeout: 90) == 0, "\(run.stdout)")
+        let audit = try #require(try daemon.get("/sessions/\(id)/audit").json["entries"] as? [[String: Any]])
+        #expect(audit.contains { $0["action"] as? String == "approved" && $0["actor"] as? String == "alice" }, "\(audit)")
+    }
+}
