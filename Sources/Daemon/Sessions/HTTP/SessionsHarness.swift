@@ -105,11 +105,16 @@ struct SessionsHarness {
     @Sendable func events(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         _ = try HTTPInput.identity(context)
         let id = try HTTPInput.parameter("id", context)
-        var after = 0
-        if let text = request.headers[.lastEventID] ?? request.uri.queryParameters["after"].map(String.init) {
-            guard let parsed = Int(text), parsed >= 0 else { throw APIError.badRequest("Last-Event-ID must be an event sequence number") }
-            after = parsed
+        // Both forms are checked even when both are sent; the header wins (it is what an
+        // EventSource sends when it reconnects).
+        func sequence(_ text: String?, _ name: String) throws -> Int? {
+            guard let text else { return nil }
+            guard text.count <= 15, let parsed = Int(text), parsed >= 0 else { throw APIError.badRequest("\(name) must be an event sequence number") }
+            return parsed
         }
+        let header = try sequence(request.headers[.lastEventID], "Last-Event-ID")
+        let query = try sequence(request.uri.queryParameters["after"].map(String.init), "after")
+        let after = header ?? query ?? 0
         let events = try await serviceCall { try await service.subscribe(id: id, after: after) }
         let chunks = SSEStream.make(events: events, heartbeat: heartbeat)
         return Response(
