@@ -65,6 +65,7 @@ public final class SQLiteSessionStore: SessionStore {
                     entry TEXT NOT NULL
                 );
                 CREATE INDEX approvals_session ON approvals(session_id, id);
+                CREATE INDEX events_type ON events(session_id, type, seq);
                 -- The audit is append-only.
                 CREATE TRIGGER approvals_no_update BEFORE UPDATE ON approvals
                     BEGIN SELECT RAISE(ABORT, 'approvals audit is append-only'); END;
@@ -174,6 +175,13 @@ public final class SQLiteSessionStore: SessionStore {
     public func events(sessionID: String, after: Int) async throws -> [SessionEvent] {
         try await pool.read { db in
             try String.fetchAll(db, sql: "SELECT event FROM events WHERE session_id = ? AND seq > ? ORDER BY seq", arguments: [sessionID, after])
+                .map { try Self.decode(SessionEvent.self, $0) }
+        }
+    }
+
+    public func latestEvent(sessionID: String, type: String) async throws -> SessionEvent? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT event FROM events WHERE session_id = ? AND type = ? ORDER BY seq DESC LIMIT 1", arguments: [sessionID, type])
                 .map { try Self.decode(SessionEvent.self, $0) }
         }
     }

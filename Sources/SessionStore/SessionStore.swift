@@ -16,6 +16,8 @@ public protocol SessionStore: Sendable {
     /// Events with sequence greater than `after`, in order.
     func events(sessionID: String, after: Int) async throws -> [SessionEvent]
     func findings(sessionID: String) async throws -> [Finding]
+    /// The newest event of `type` (e.g. `plan`, `report`), if any.
+    func latestEvent(sessionID: String, type: String) async throws -> SessionEvent?
     func appendAudit(_ entry: AuditEntry) async throws
     func audit(sessionID: String) async throws -> [AuditEntry]
     /// Sessions that were not terminal: they were running when the daemon stopped.

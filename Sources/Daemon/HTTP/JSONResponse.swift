@@ -8,8 +8,11 @@ enum JSONResponse {
     static let encoder: JSONEncoder = JSONCoding.encoder()
 
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try encoder.encode(value)
-        return Response(
+        make(data: try encoder.encode(value), status: status)
+    }
+
+    static func make(data: Data, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
             status: status,
             headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: data))

@@ -11,6 +11,9 @@ actor SessionLog {
     private(set) var record: SessionRecord
     private var subscribers: [UUID: AsyncStream<SessionEvent>.Continuation] = [:]
     private(set) var finished = false
+    /// Findings so far, in order (what `GET /status` shows for a running session).
+    private(set) var findings: [Finding] = []
+    private(set) var hasReport = false
     /// Scrubs every event before it is stored or published (the session's resolved secrets).
     var redactor = Redactor()
 
@@ -38,6 +41,8 @@ actor SessionLog {
         let event = SessionEvent(sessionID: next.id, sequence: next.lastSequence, at: date, body: body)
         try await store.append(event, record: next)
         record = next
+        if case .finding(let finding) = event.body { findings.append(finding) }
+        if case .report = event.body { hasReport = true }
         for continuation in subscribers.values { continuation.yield(event) }
         if event.isTerminal { finishSubscribers() }
         return event

@@ -143,20 +143,19 @@ public actor SessionService {
     func liveSession(_ id: String) -> LiveSession? { live[id] }
 
     public func status(id: String) async throws -> SessionStatusView {
-        let record = try await record(id: id)
-        let findings = try await store.findings(sessionID: id)
-        let session = live[id]
-        var plan = session?.plan
-        var reportAvailable = false
-        if session == nil {
-            for event in try await store.events(sessionID: id, after: 0) {
-                if case .plan(let stored) = event.body { plan = stored }
-                if case .report = event.body { reportAvailable = true }
-            }
-        } else {
-            reportAvailable = record.phase == .done
+        if let session = live[id] {
+            // A running session answers from memory.
+            let log = session.log
+            return SessionStatusView(
+                record: await log.record, findings: await log.findings, pendingApproval: session.pendingApproval?.request,
+                plan: session.plan, reportAvailable: await log.hasReport
+            )
         }
-        return SessionStatusView(record: record, findings: findings, pendingApproval: session?.pendingApproval?.request, plan: plan, reportAvailable: reportAvailable)
+        guard let record = try await store.session(id: id) else { throw SessionError.notFound("no session \(id)") }
+        var plan: DiagnosisPlan?
+        if case .plan(let stored)? = try await store.latestEvent(sessionID: id, type: "plan")?.body { plan = stored }
+        let reportAvailable = try await store.latestEvent(sessionID: id, type: "report") != nil
+        return SessionStatusView(record: record, findings: try await store.findings(sessionID: id), pendingApproval: nil, plan: plan, reportAvailable: reportAvailable)
     }
 
     func record(id: String) async throws -> SessionRecord {
@@ -177,9 +176,7 @@ public actor SessionService {
 
     public func report(id: String) async throws -> DiagnosisReport {
         let record = try await record(id: id)
-        for event in try await store.events(sessionID: id, after: 0).reversed() {
-            if case .report(let report) = event.body { return report }
-        }
+        if case .report(let report)? = try await store.latestEvent(sessionID: id, type: "report")?.body { return report }
         throw SessionError.conflict("the report is not ready: the session is \(record.status.rawValue) (\(record.phase.rawValue))")
     }
 

@@ -10,6 +10,8 @@ struct SessionsHarness {
     let service: SessionService
     let rateLimiter: RateLimiter
     let heartbeat: Duration
+    /// Finished sessions' status and report, encoded once.
+    let finished = ResponseCache()
 
     var endpoints: [APIEndpoint] {
         [
@@ -39,7 +41,11 @@ struct SessionsHarness {
     @Sendable func status(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         _ = try HTTPInput.identity(context)
         let id = try HTTPInput.parameter("id", context)
-        return try JSONResponse.make(try await serviceCall { try await service.status(id: id) })
+        if let cached = finished.get("status:\(id)") { return JSONResponse.make(data: cached) }
+        let view = try await serviceCall { try await service.status(id: id) }
+        let data = try JSONResponse.encoder.encode(view)
+        if view.status.isTerminal { finished.put("status:\(id)", data) }
+        return JSONResponse.make(data: data)
     }
 
     @Sendable func list(_ request: Request, _ context: APIRequestContext) async throws -> Response {
@@ -65,15 +71,19 @@ struct SessionsHarness {
     @Sendable func report(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         _ = try HTTPInput.identity(context)
         let id = try HTTPInput.parameter("id", context)
-        let report = try await serviceCall { try await service.report(id: id) }
-        let accept = request.headers[.accept] ?? ""
-        if accept.contains("text/markdown") {
-            return Response(
-                status: .ok, headers: [.contentType: "text/markdown; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: ReportMarkdown.render(report)))
-            )
+        let markdown = (request.headers[.accept] ?? "").contains("text/markdown")
+        let key = "report:\(markdown ? "md" : "json"):\(id)"
+        let contentType = markdown ? "text/markdown; charset=utf-8" : "application/json"
+        let data: Data
+        if let cached = finished.get(key) {
+            data = cached
+        } else {
+            // A report exists only once the session has finished, so it never changes.
+            let report = try await serviceCall { try await service.report(id: id) }
+            data = markdown ? Data(ReportMarkdown.render(report).utf8) : try JSONResponse.encoder.encode(report)
+            finished.put(key, data)
         }
-        return try JSONResponse.make(report)
+        return Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     @Sendable func audit(_ request: Request, _ context: APIRequestContext) async throws -> Response {
