@@ -60,7 +60,7 @@ public enum DaemonApplication {
         )
         try await supervisor.start()
         let policy = SecretBroker.Policy(allowEnvRefs: config.secrets.allowEnvRefs, allowFileRefs: config.secrets.allowFileRefs, timeout: config.secrets.resolveTimeout)
-        let broker = SecretBroker(providers: SecretProviders.make(config.secrets), policy: policy)
+        let broker = SecretBroker(providers: try await SecretProviders.make(config.secrets, scrubber: scrubber), policy: policy)
         let auth = try await AuthService.load(config.auth, scrubber: scrubber, policy: policy)
         var sessionSettings = SessionService.Settings(
             environments: config.environments, approvalTimeout: config.approval.timeout, runnerDeadline: config.runners.deadline

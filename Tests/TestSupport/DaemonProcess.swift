@@ -6,6 +6,7 @@ public final class DaemonProcess: @unchecked Sendable {
     public let port: Int
     public let child: ChildProcess
     public var target: HTTPTarget { .tcp(port: port) }
+    public var pid: Int32 { child.pid }
 
     /// Starts the daemon and waits for `/health`. `config` is YAML written to the config file.
     public init(

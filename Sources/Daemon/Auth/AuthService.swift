@@ -39,24 +39,13 @@ public struct AuthService: Sendable {
     /// Reads every token at start-up. A token that cannot be read stops the daemon (exit 78)
     /// naming the key; each token is added to the log scrubber.
     public static func load(_ auth: DaemonConfig.Auth, scrubber: SecretScrubber, policy: SecretBroker.Policy) async throws -> AuthService {
-        let providers: [any SecretProvider] = [SystemdCredentialProvider(), EnvironmentSecretProvider(), FileSecretProvider()]
         var tokens: [Token] = []
         for (key, identities, role) in [("auth.approvers", auth.approvers, Identity.Role.approver), ("auth.requesters", auth.requesters, .requester)] {
             for (index, identity) in identities.enumerated() {
-                guard let provider = providers.first(where: { $0.handles(identity.token) }) else {
-                    throw ConfigError(source: "config", key: "\(key)[\(index)].token", reason: "unsupported reference \(identity.token)")
-                }
-                let value: String
-                do {
-                    value = try await provider.resolve(identity.token, timeout: policy.timeout)["value"] ?? ""
-                } catch {
-                    let reason = (error as? SecretError)?.reason ?? "unreadable"
-                    throw ConfigError(source: "config", key: "\(key)[\(index)].token", reason: "cannot read \(identity.token): \(reason)")
-                }
+                let value = try await SecretProviders.readDaemonSecret(identity.token, key: "\(key)[\(index)].token", timeout: policy.timeout, scrubber: scrubber)
                 guard value.count >= 16 else {
                     throw ConfigError(source: "config", key: "\(key)[\(index)].token", reason: "the token of \(identity.name) is shorter than 16 characters")
                 }
-                scrubber.addPermanent([value], reference: "token:\(identity.name)")
                 tokens.append(Token(name: identity.name, role: role, hash: Array(SHA256.hash(data: Data(value.utf8)))))
             }
         }

@@ -134,9 +134,9 @@ public actor HTTPServer: Service {
             return try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer)
         case .address(.unix(let path)):
             let channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: initializer)
-            // Who may connect is decided per request from the peer's uid; the mode only keeps
-            // other users from even reaching the socket without group membership.
-            _ = chmod(path, 0o660)
+            // Anyone local may connect (as with the socket unit's SocketMode=0666): what a caller
+            // may do is decided per request from its peer uid.
+            _ = chmod(path, 0o666)
             return channel
         }
     }

@@ -116,9 +116,11 @@ struct SessionRun: Sendable {
             )
             approved = decision.approvedReferences
             for reference in decision.deniedReferences {
-                unavailable[reference] = decision.outcome == .expired
-                    ? "approval expired after \(DurationText.format(service.settings.approvalTimeout)) without a decision"
-                    : "approval denied\(decision.approver.map { " by \($0)" } ?? "")\(decision.comment.map { ": \($0)" } ?? "")"
+                unavailable[reference] = switch decision.outcome {
+                case .expired: "approval expired after \(DurationText.format(service.settings.approvalTimeout)) without a decision"
+                case .partial: "approval not granted\(decision.approver.map { " by \($0)" } ?? "") (approved a subset)\(decision.comment.map { ": \($0)" } ?? "")"
+                default: "approval denied\(decision.approver.map { " by \($0)" } ?? "")\(decision.comment.map { ": \($0)" } ?? "")"
+                }
             }
         }
 

@@ -33,6 +33,9 @@ public struct CommandProbe: Probe {
         } else if let pattern = context.string("fail_regex"), output.range(of: pattern, options: .regularExpression) != nil {
             failure = "output matches /\(pattern)/"
         } else if let path = context.string("json_path") {
+            guard (try? JSONSerialization.jsonObject(with: result.stdout, options: [.fragmentsAllowed])) != nil else {
+                throw ProbeError("stdout of \(command) is not JSON: \(result.stdoutText.prefix(200))")
+            }
             let value = JSONPath.lookup(path, in: result.stdout)
             if let expected = context.string("expect"), value != expected {
                 failure = "\(path) is \(value ?? "missing"), expected \(expected)"
@@ -41,6 +44,9 @@ public struct CommandProbe: Probe {
 
         let tail = output.split(separator: "\n").suffix(20).joined(separator: "\n")
         let label = context.target
+        if failure != nil, let firstError = result.stderrText.split(separator: "\n").first {
+            await context.log(.warning, "\(command) stderr: \(firstError.prefix(500))")
+        }
         if let failure {
             await context.report(FindingDraft(
                 code: context.string("code") ?? "command.failed",

@@ -1,0 +1,223 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The guarantee: a planted canary secret — resolved through every provider — reaches only the
+/// probe's tool. Probes echo it back raw, base64-, URL- and JSON-encoded, in output, in an
+/// error and in a log line; none of those forms may appear in the daemon's log, the SQLite
+/// files (WAL included), any API or SSE body, or any process's environ/cmdline but the tool's.
+@Suite struct SecretCanaryTests {
+    static let opToken = "ops_service-account-token-0123456789"
+    static let connectToken = "connect-bearer-token-0123456789"
+
+    /// Forms under which a secret commonly leaks.
+    static func encodedForms(_ secret: String) -> [String] {
+        let base64 = Data(secret.utf8).base64EncodedString()
+        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        let json = String(decoding: (try? JSONSerialization.data(withJSONObject: [secret])) ?? Data(), as: UTF8.self).dropFirst(2).dropLast(2)
+        return [secret, base64, base64.replacingOccurrences(of: "=", with: ""), secret.addingPercentEncoding(withAllowedCharacters: unreserved) ?? secret, String(json)]
+    }
+
+    /// Writes the vault both 1Password stand-ins serve.
+    static func writeVault(_ directory: TemporaryDirectory, password: String) throws -> String {
+        let vault: [String: Any] = ["vaults": [[
+            "id": "vlt0001", "name": "Infrastructure",
+            "items": [[
+                "id": "itm0001", "title": "prod-db", "sections": [["id": "sec1", "label": "login"]],
+                "fields": [
+                    ["id": "username", "label": "username", "value": "app", "type": "STRING"],
+                    ["id": "password", "label": "password", "value": password, "type": "CONCEALED", "section": ["id": "sec1"]],
+                ],
+            ]],
+        ]]]
+        return try directory.write("vault.json", String(decoding: try JSONSerialization.data(withJSONObject: vault), as: UTF8.self))
+    }
+
+    /// A check that echoes `$S` every way it can, fails, and logs it on stderr.
+    static func echoCheck(_ name: String, credential: String, field: String) -> String {
+        let script = #"printf '%s\n' "$S"; printf '%s' "$S" | base64 -w0; echo; /usr/bin/python3 -c 'import os,json,urllib.parse; s=os.environ["S"]; print(urllib.parse.quote(s, safe="")); print(json.dumps({"v": s}))'; echo "login failed for password=$S" >&2; sleep 1; exit 3"#
+        let json = #"printf '%s' "$S""#
+        return """
+                  - {name: \(name), domain: database, command: sh, args: ["-c", \(quoted(script))], credential: "\(credential)", env: {\(field): S}}
+                  - {name: \(name)-json, domain: database, command: sh, args: ["-c", \(quoted(json))], credential: "\(credential)", env: {\(field): S}, json_path: x, expect: y}
+
+            """
+    }
+
+    static func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    struct Planted {
+        let daemon: DaemonProcess
+        let canaries: [String]
+    }
+
+    /// Daemon A: op CLI stand-in, systemd credential, env and file. Daemon B: Connect stand-in.
+    static func plant(connect: Bool) throws -> (Planted, ChildProcess?) {
+        let directory = try TestEnvironment.makeTemporaryDirectory("cnry")
+        let unique = UUID().uuidString.prefix(8)
+        // Quotes, slashes, plus and space make every encoding differ from the raw value.
+        func canary(_ tag: String) -> String { "c4n4ry-\(tag)-\(unique)/+ \"q\"" }
+        let token = try directory.write("alice.token", SessionAPITests.approverToken, mode: 0o600)
+        var environment: [String: String] = [:]
+        var checks = ""
+        var secretsConfig = "allow_env_refs: true\n  allow_file_refs: true\n"
+        var canaries: [String] = []
+        var connectServer: ChildProcess?
+        if connect {
+            let password = canary("CONNECT")
+            canaries.append(password)
+            let vault = try writeVault(directory, password: password)
+            connectServer = try ChildProcess("/usr/bin/python3", [TestEnvironment.fixture("onepassword_connect.py"), vault, connectToken, directory.file("connect.port"), directory.file("connect.log")], directory: directory, name: "connect")
+            #expect(TestEnvironment.waitUntil { FileManager.default.fileExists(atPath: directory.file("connect.port")) })
+            let port = try String(contentsOfFile: directory.file("connect.port"), encoding: .utf8)
+            try directory.write("connect.token", connectToken, mode: 0o600)
+            secretsConfig += "  onepassword: {mode: connect, host: \"http://127.0.0.1:\(port)\", token: \"file://\(directory.file("connect.token"))\"}\n"
+            checks += echoCheck("connect-field", credential: "op://Infrastructure/prod-db/login/password", field: "value")
+            checks += echoCheck("connect-item", credential: "op://infrastructure/PROD-DB", field: "password")
+        } else {
+            let password = canary("OPCLI")
+            canaries.append(password)
+            let vault = try writeVault(directory, password: password)
+            let op = try directory.write("op", "#!/bin/sh\nexec /usr/bin/python3 \(TestEnvironment.fixture("fake_op.py")) \(vault) \(opToken) \"$@\"\n", mode: 0o755)
+            try directory.write("op.token", opToken, mode: 0o600)
+            secretsConfig += "  onepassword: {mode: cli, cli_path: \"\(op)\", service_account_token: \"file://\(directory.file("op.token"))\"}\n"
+            checks += echoCheck("op-field", credential: "op://Infrastructure/prod-db/password", field: "value")
+            checks += echoCheck("op-item", credential: "op://Infrastructure/prod-db", field: "password")
+
+            let systemd = canary("SYSTEMD")
+            try directory.write("credentials/db-password", systemd, mode: 0o600)
+            environment["CREDENTIALS_DIRECTORY"] = directory.file("credentials")
+            checks += echoCheck("systemd", credential: "cred://db-password", field: "value")
+
+            let env = canary("ENV")
+            environment["SRE_CANARY_ENV"] = env
+            checks += echoCheck("env", credential: "env://SRE_CANARY_ENV", field: "value")
+
+            let file = canary("FILE")
+            let path = try directory.write("secret.txt", file, mode: 0o600)
+            checks += echoCheck("file", credential: "file://\(path)", field: "value")
+            canaries += [systemd, env, file]
+        }
+        let config = """
+            logging: {level: debug}
+            secrets:
+              \(secretsConfig)
+            auth:
+              approvers: [{name: alice, token: "file://\(token)"}]
+            environments:
+              canary:
+                checks:
+            \(checks)
+            """
+        let daemon = try DaemonProcess(config: config, environment: environment, directory: directory)
+        return (Planted(daemon: daemon, canaries: canaries), connectServer)
+    }
+
+    /// Every process whose environ or cmdline holds a canary form, with its parent.
+    static func processesHolding(_ forms: [String]) -> [(pid: Int32, parent: Int32, comm: String)] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.compactMap { pid in
+            let text = TestEnvironment.processEnvironmentAndCommandLine(pid)
+            guard forms.contains(where: { text.contains($0) }) else { return nil }
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            let comm = stat.split(separator: "(").dropFirst().first?.split(separator: ")").first.map(String.init) ?? "?"
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            return (pid, Int32(fields.count > 1 ? fields[1] : "0") ?? 0, comm)
+        }
+    }
+
+    static func comm(_ pid: Int32) -> String {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return stat.split(separator: "(").dropFirst().first?.split(separator: ")").first.map(String.init) ?? "?"
+    }
+
+    @Test(arguments: [false, true])
+    func canaryReachesOnlyTheProbeTool(connect: Bool) throws {
+        let (planted, connectServer) = try Self.plant(connect: connect)
+        let daemon = planted.daemon
+        defer {
+            connectServer?.stop()
+            daemon.cleanUp()
+        }
+        let forms = planted.canaries.flatMap(Self.encodedForms)
+        let id = try SessionAPITests.diagnose(daemon, "canary")
+        let waiting = try SessionAPITests.waitForStatus(daemon, id) { $0 == "awaiting_approval" }
+        let approval = try #require(waiting["pending_approval"] as? [String: Any])
+        let requestID = try #require(approval["request_id"] as? String)
+        let approved = try daemon.post("/approve/\(id)", ["approved": true, "request_id": requestID], headers: ["Authorization": "Bearer \(SessionAPITests.approverToken)"])
+        #expect(approved.status == 200, "\(approved.text)")
+
+        // While the tools run (each sleeps 1 s): only tool processes (children of a runner) may
+        // hold a canary in their environment.
+        var sawTool = false
+        var offenders: [String] = []
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let status = try daemon.get("/status/\(id)").json["status"] as? String ?? ""
+            if ["completed", "failed"].contains(status) { break }
+            for holder in Self.processesHolding(forms) {
+                // The env:// canary lives in the daemon's own environment: that is its source.
+                if holder.pid == daemon.pid, !connect {
+                    let text = TestEnvironment.processEnvironmentAndCommandLine(holder.pid)
+                    let others = forms.filter { text.contains($0) && !Self.encodedForms(planted.canaries[2]).contains($0) }
+                    if !others.isEmpty { offenders.append("daemon \(holder.pid) holds \(others)") }
+                    continue
+                }
+                if Self.comm(holder.parent).hasPrefix("sre-diagnose-ru") || Self.comm(Self.parentOf(holder.parent)).hasPrefix("sre-diagnose-ru") {
+                    sawTool = true
+                } else {
+                    offenders.append("\(holder.comm) (pid \(holder.pid), parent \(Self.comm(holder.parent)))")
+                }
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(sawTool, "the tools received the credential in their environment")
+        #expect(offenders.isEmpty, "\(offenders)")
+
+        let final = try SessionAPITests.waitForStatus(daemon, id) { $0 == "completed" }
+        let findings = try #require(final["findings"] as? [[String: Any]])
+        // One failing echo check per credential reference (two for each 1Password provider).
+        #expect(findings.filter { $0["code"] as? String == "command.failed" }.count == (connect ? 2 : 5))
+        // The JSON checks failed with an error that quoted the secret: redacted in the outcome.
+        let report = try daemon.get("/sessions/\(id)/report").json
+        let outcomes = (report["domains"] as? [[String: Any]] ?? []).flatMap { $0["probes"] as? [[String: Any]] ?? [] }
+        let errors = outcomes.compactMap { $0["error"] as? String }.filter { $0.contains("is not JSON") }
+        #expect(errors.count == (connect ? 2 : 5), "\(outcomes)")
+        #expect(errors.allSatisfy { $0.contains("[REDACTED:") })
+        // The output was captured — and redacted, not lost.
+        let statusText = try daemon.get("/status/\(id)").text
+        #expect(statusText.contains("[REDACTED:"), "redaction markers in the findings")
+
+        // Every sink.
+        var sinks: [(String, String)] = []
+        for path in ["/status/\(id)", "/sessions/\(id)/report", "/sessions/\(id)/audit", "/sessions", "/metrics", "/environments"] {
+            sinks.append((path, try daemon.get(path).text))
+        }
+        sinks.append(("report.md", try daemon.get("/sessions/\(id)/report", headers: ["Accept": "text/markdown"]).text))
+        sinks.append(("events", try SSEClient(daemon.target, path: "/sessions/\(id)/events").rest().map(\.data).joined(separator: "\n")))
+        #expect(sinks.first { $0.0 == "events" }?.1.contains("runner_log") == true, "stderr reached the event log as a runner log line")
+        daemon.terminate()
+        sinks.append(("daemon stderr", daemon.child.stderr))
+        for file in ["sessions.sqlite", "sessions.sqlite-wal", "sessions.sqlite-shm"] {
+            let data = FileManager.default.contents(atPath: daemon.directory.file("state/\(file)")) ?? Data()
+            sinks.append((file, String(decoding: data, as: UTF8.self)))
+            #expect(file != "sessions.sqlite" || data.count > 0)
+        }
+        for (sink, text) in sinks {
+            for form in forms {
+                #expect(!text.contains(form), "\(sink) contains a canary form: \(form)")
+            }
+        }
+        // The provider tokens themselves stayed out too.
+        let tokens = connect ? [Self.connectToken] : [Self.opToken]
+        for (sink, text) in sinks { for token in tokens { #expect(!text.contains(token), "\(sink) leaked a provider token") } }
+    }
+
+    static func parentOf(_ pid: Int32) -> Int32 {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        return Int32(fields.count > 1 ? fields[1] : "0") ?? 0
+    }
+}
