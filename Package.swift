@@ -135,6 +135,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "SecretsTests", dependencies: ["Secrets", "Redaction", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RunnerProtocolTests", dependencies: ["RunnerProtocol", "DiagnosisModel"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",

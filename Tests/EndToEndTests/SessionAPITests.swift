@@ -41,10 +41,10 @@ import Testing
         return try #require(response.json["session_id"] as? String)
     }
 
-    static func waitForStatus(_ daemon: DaemonProcess, _ id: String, timeout: Double = 30, _ accept: (String) -> Bool) throws -> [String: Any] {
+    static func waitForStatus(_ daemon: DaemonProcess, _ id: String, timeout: Double = 30, headers: [String: String] = [:], _ accept: (String) -> Bool) throws -> [String: Any] {
         var last: [String: Any] = [:]
         let reached = try TestEnvironment.waitUntil(timeout: timeout, interval: 0.05) {
-            last = try daemon.get("/status/\(id)").json
+            last = try daemon.get("/status/\(id)", headers: headers).json
             return accept(last["status"] as? String ?? "")
         }
         #expect(reached, "status stayed \(last["status"] ?? "?")")
