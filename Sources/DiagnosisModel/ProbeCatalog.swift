@@ -44,9 +44,27 @@ public struct ProbeInfo: Codable, Sendable, Equatable {
 
 /// Every built-in probe.
 public enum ProbeCatalog {
-    public static let all: [ProbeInfo] = network + command
+    public static let all: [ProbeInfo] = database + network + command
 
     public static func info(_ name: String) -> ProbeInfo? { all.first { $0.name == name } }
+
+    static let database: [ProbeInfo] = [
+        ProbeInfo(
+            name: "db.postgres", domain: .database,
+            summary: "Examine a PostgreSQL server: DNS, TCP, TLS and login, then connection slots, lock contention, idle-in-transaction sessions, long queries and replication lag (read-only, with a statement timeout).",
+            target: "the database's name in the inventory",
+            parameters: [
+                .init("host", "string", required: true, "server host"), .init("port", "integer", "server port (5432)"),
+                .init("database", "string", "database name"), .init("user", "string", "user when the credential has none"),
+                .init("tls", "string", "disable | prefer | require"),
+                .init("checks", "array", "subset of connections, locks, idle_in_transaction, long_queries, replication"),
+                .init("idle_in_transaction_s", "number", "threshold (60)"), .init("long_query_s", "number", "threshold (30)"),
+                .init("replication_lag_s", "number", "threshold (30)"), .init("saturation_ratio", "number", "slots used that count as saturated (0.9)"),
+            ],
+            defaultTimeoutSeconds: 30,
+            codes: ["db.dns_failure", "db.unreachable", "db.tls_error", "db.auth_failed", "db.connections_saturated", "db.lock_contention", "db.idle_in_transaction", "db.long_running_query", "db.replication_lag", "db.ok"]
+        ),
+    ]
 
     static let network: [ProbeInfo] = [
         ProbeInfo(

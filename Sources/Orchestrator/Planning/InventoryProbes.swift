@@ -6,6 +6,8 @@ public enum InventoryProbes {
     public static func probes(for domain: Domain, in inventory: EnvironmentInventory) -> [ProbeRequest] {
         let candidates: [ProbeRequest]
         switch domain {
+        case .database:
+            candidates = inventory.databases.map(databaseProbe)
         case .network:
             candidates = (inventory.network?.endpoints ?? []).flatMap(networkProbes)
         default:
@@ -14,6 +16,15 @@ public enum InventoryProbes {
         let checks = inventory.checks.filter { $0.domain == domain }.map(\.probeRequest)
         // Only what this build can run.
         return candidates.filter { ProbeCatalog.info($0.probe) != nil } + checks
+    }
+
+    static func databaseProbe(_ database: DatabaseTarget) -> ProbeRequest {
+        var params: [String: JSONValue] = [
+            "name": .string(database.name), "host": .string(database.host), "port": .number(Double(database.port)),
+            "database": .string(database.database), "tls": .string(database.tls.rawValue),
+        ]
+        if let user = database.user { params["user"] = .string(user) }
+        return ProbeRequest(id: "db.postgres#\(database.name)", probe: "db.postgres", target: database.name, params: params, credential: database.credential)
     }
 
     static func networkProbes(_ endpoint: String) -> [ProbeRequest] {

@@ -3,6 +3,7 @@ public enum ProbeRegistry {
     public static let builtIn: [String: any Probe] = {
         let probes: [any Probe] = [
             TCPConnectProbe(),
+            PostgresProbe(),
             CommandProbe(),
         ]
         return Dictionary(uniqueKeysWithValues: probes.map { (type(of: $0).name, $0) })
