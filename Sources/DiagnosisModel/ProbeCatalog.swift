@@ -44,7 +44,7 @@ public struct ProbeInfo: Codable, Sendable, Equatable {
 
 /// Every built-in probe.
 public enum ProbeCatalog {
-    public static let all: [ProbeInfo] = database + network + command
+    public static let all: [ProbeInfo] = database + network + host + logs + command
 
     public static func info(_ name: String) -> ProbeInfo? { all.first { $0.name == name } }
 
@@ -74,6 +74,77 @@ public enum ProbeCatalog {
             parameters: [.init("connect_timeout_s", "number", "TCP connect timeout (default 3 s)")],
             defaultTimeoutSeconds: 10,
             codes: ["net.dns_failure", "net.tcp_refused", "net.tcp_timeout", "net.ok"]
+        ),
+        ProbeInfo(
+            name: "net.dns", domain: .network,
+            summary: "Resolve a host name and time it.",
+            target: "a host name",
+            parameters: [.init("slow_ms", "number", "resolution slower than this is reported (1000)")],
+            defaultTimeoutSeconds: 10, codes: ["net.dns_failure", "net.ok"]
+        ),
+        ProbeInfo(
+            name: "net.tls", domain: .network,
+            summary: "TLS handshake to host:port: certificate expired or expiring soon, chain not trusted, name mismatch.",
+            target: "host:port",
+            parameters: [
+                .init("server_name", "string", "name to verify (default: the host)"), .init("expiry_warn_days", "number", "warn when fewer days remain (14)"),
+                .init("ca_file", "string", "PEM bundle of CAs to trust instead of the system store"),
+            ],
+            defaultTimeoutSeconds: 15, codes: ["net.tls_expired", "net.tls_expiring", "net.tls_untrusted", "net.dns_failure", "net.tcp_refused", "net.tcp_timeout", "net.ok"]
+        ),
+        ProbeInfo(
+            name: "net.http", domain: .network,
+            summary: "HTTP(S) health check with curl: status, latency, body size.",
+            target: "an http:// or https:// URL",
+            parameters: [
+                .init("timeout_s", "number", "request timeout (10)"), .init("slow_ms", "number", "slower is reported (2000)"),
+                .init("expect_status", "array", "healthy status codes (default 200–399)"), .init("ca_file", "string", "CA bundle"),
+            ],
+            defaultTimeoutSeconds: 20, codes: ["net.http_error", "net.http_slow", "net.tls_untrusted", "net.dns_failure", "net.tcp_refused", "net.ok"]
+        ),
+    ]
+
+    static let host: [ProbeInfo] = [
+        ProbeInfo(
+            name: "host.disk", domain: .host, summary: "Disk space and inodes per mounted file system (statvfs).", target: "disks",
+            parameters: [.init("mounts", "array", "mount points (default: every data file system)"), .init("warn_percent", "number", "85"), .init("critical_percent", "number", "95")],
+            defaultTimeoutSeconds: 10, codes: ["host.disk_full", "host.inodes_exhausted", "host.ok"]
+        ),
+        ProbeInfo(
+            name: "host.memory", domain: .host, summary: "Available memory, swap and memory pressure (PSI).", target: "memory",
+            parameters: [.init("available_percent", "number", "report below this (10)")],
+            defaultTimeoutSeconds: 10, codes: ["host.memory_pressure", "host.ok"]
+        ),
+        ProbeInfo(
+            name: "host.load", domain: .host, summary: "Load average against CPUs, and CPU pressure.", target: "cpu",
+            parameters: [.init("load_per_cpu", "number", "report above this (2)")],
+            defaultTimeoutSeconds: 10, codes: ["host.load_high", "host.ok"]
+        ),
+        ProbeInfo(
+            name: "host.oom", domain: .host, summary: "OOM kills in the kernel log over the lookback window.", target: "kernel",
+            parameters: [.init("lookback_s", "integer", "seconds (3600)"), .init("journal_directory", "string", "read this journal directory"), .init("journal_files", "array", "read these journal files")],
+            defaultTimeoutSeconds: 20, codes: ["host.oom_kill", "host.ok"]
+        ),
+    ]
+
+    static let logs: [ProbeInfo] = [
+        ProbeInfo(
+            name: "logs.journald", domain: .logs,
+            summary: "Error lines of systemd units in the journal over the lookback window, grouped into signatures; error-rate spikes.",
+            target: "unit names or journal",
+            parameters: [
+                .init("units", "array", "systemd units"), .init("lookback_s", "integer", "seconds (1800)"),
+                .init("journal_directory", "string", "journalctl -D"), .init("journal_files", "array", "journalctl --file"),
+                .init("top", "integer", "signatures reported (5)"), .init("min_count", "integer", "occurrences to report a signature (3)"),
+            ],
+            defaultTimeoutSeconds: 30, codes: ["logs.error_signature", "logs.error_spike", "logs.ok"]
+        ),
+        ProbeInfo(
+            name: "logs.files", domain: .logs,
+            summary: "Error lines in log files (globs), tail window only, rotation-aware, grouped into signatures; error-rate spikes.",
+            target: "a glob such as /var/log/app/*.log",
+            parameters: [.init("paths", "array", "globs (default: the target)"), .init("lookback_s", "integer", "seconds (1800)"), .init("max_bytes", "integer", "bytes read per file (8 MiB)")],
+            defaultTimeoutSeconds: 30, codes: ["logs.error_signature", "logs.error_spike", "logs.ok"]
         ),
     ]
 

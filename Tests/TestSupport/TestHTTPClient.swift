@@ -119,6 +119,9 @@ public final class RawSocket: @unchecked Sendable {
         switch target {
         case .tcp(let port):
             fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            // connect(2) honours SO_SNDTIMEO: never block forever on a silent listener.
+            var sendTimeout = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = UInt16(port).bigEndian

@@ -1,3 +1,4 @@
+import Foundation
 import DiagnosisModel
 
 /// The probes that examine what an inventory lists, per domain, with their targets, parameters
@@ -10,6 +11,10 @@ public enum InventoryProbes {
             candidates = inventory.databases.map(databaseProbe)
         case .network:
             candidates = (inventory.network?.endpoints ?? []).flatMap(networkProbes)
+        case .host:
+            candidates = inventory.host.map(hostProbes) ?? []
+        case .logs:
+            candidates = inventory.logs.map(logProbes) ?? []
         default:
             candidates = []
         }
@@ -27,10 +32,49 @@ public enum InventoryProbes {
         return ProbeRequest(id: "db.postgres#\(database.name)", probe: "db.postgres", target: database.name, params: params, credential: database.credential)
     }
 
+    static func hostProbes(_ host: HostInventory) -> [ProbeRequest] {
+        var disk: [String: JSONValue] = ["warn_percent": .number(host.diskWarnPercent), "critical_percent": .number(host.diskCriticalPercent)]
+        if !host.mounts.isEmpty { disk["mounts"] = .array(host.mounts.map(JSONValue.string)) }
+        return [
+            ProbeRequest(id: "host.disk", probe: "host.disk", target: "disks", params: disk),
+            ProbeRequest(id: "host.memory", probe: "host.memory", target: "memory"),
+            ProbeRequest(id: "host.load", probe: "host.load", target: "cpu"),
+            ProbeRequest(id: "host.oom", probe: "host.oom", target: "kernel"),
+        ]
+    }
+
+    static func logProbes(_ logs: LogsInventory) -> [ProbeRequest] {
+        var journal: [String: JSONValue] = ["lookback_s": .number(Double(logs.lookbackSeconds))]
+        if !logs.journaldUnits.isEmpty { journal["units"] = .array(logs.journaldUnits.map(JSONValue.string)) }
+        if let directory = logs.journalDirectory { journal["journal_directory"] = .string(directory) }
+        if !logs.journalFiles.isEmpty { journal["journal_files"] = .array(logs.journalFiles.map(JSONValue.string)) }
+        var probes = [ProbeRequest(id: "logs.journald", probe: "logs.journald", target: logs.journaldUnits.isEmpty ? "journal" : logs.journaldUnits.joined(separator: ","), params: journal)]
+        for pattern in logs.files {
+            probes.append(ProbeRequest(id: "logs.files#\(pattern)", probe: "logs.files", target: pattern, params: ["lookback_s": .number(Double(logs.lookbackSeconds))]))
+        }
+        return probes
+    }
+
     static func networkProbes(_ endpoint: String) -> [ProbeRequest] {
         if endpoint.hasPrefix("tcp://") {
             let target = String(endpoint.dropFirst(6))
             return [ProbeRequest(id: "net.tcp_connect#\(target)", probe: "net.tcp_connect", target: target)]
+        }
+        if endpoint.hasPrefix("tls://") {
+            let target = String(endpoint.dropFirst(6))
+            return [ProbeRequest(id: "net.tls#\(target)", probe: "net.tls", target: target)]
+        }
+        if endpoint.hasPrefix("dns://") {
+            let target = String(endpoint.dropFirst(6))
+            return [ProbeRequest(id: "net.dns#\(target)", probe: "net.dns", target: target)]
+        }
+        if endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") {
+            var probes = [ProbeRequest(id: "net.http#\(endpoint)", probe: "net.http", target: endpoint)]
+            if endpoint.hasPrefix("https://"), let url = URL(string: endpoint), let host = url.host {
+                let target = "\(host):\(url.port ?? 443)"
+                probes.append(ProbeRequest(id: "net.tls#\(target)", probe: "net.tls", target: target))
+            }
+            return probes
         }
         return []
     }

@@ -3,6 +3,15 @@ public enum ProbeRegistry {
     public static let builtIn: [String: any Probe] = {
         let probes: [any Probe] = [
             TCPConnectProbe(),
+            DNSProbe(),
+            TLSProbe(),
+            HTTPProbe(),
+            DiskProbe(),
+            MemoryProbe(),
+            LoadProbe(),
+            OOMProbe(),
+            JournaldProbe(),
+            LogFileProbe(),
             PostgresProbe(),
             CommandProbe(),
         ]
