@@ -271,3 +271,57 @@ final class PidBox: @unchecked Sendable {
     func record(runner: Int32, text: String, children: [String]) { lock.lock(); value = (runner, text, children); lock.unlock() }
     var snapshot: (runner: Int32, text: String, children: [String])? { lock.lock(); defer { lock.unlock() }; return value }
 }
+
+extension RunnerSupervisorTests {
+    /// A gigabyte log file does not make the runner use more than a few tens of MB: only the tail
+    /// window is read. Measured as the runner process's peak resident memory (VmHWM).
+    @Test func gigabyteLogFileKeepsTheRunnerSmall() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.finish() } }
+        let path = harness.directory.file("huge.log")
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.truncate(atOffset: 1 << 30)
+        try handle.seekToEnd()
+        let now = JSONCoding.format(Date())
+        var tail = ""
+        for index in 0..<20_000 { tail += "\(now) ERROR request \(index) failed: upstream connection refused\n" }
+        try handle.write(contentsOf: Data(tail.utf8))
+        try handle.close()
+        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        #expect(size > 1 << 30)
+
+        let peak = PeakMemory()
+        let (result, events) = await harness.run(Self.job(.logs, probes: [
+            ProbeRequest(id: "files", probe: "logs.files", target: path),
+        ])) { event in
+            if case .started(_, let pid?) = event { peak.watch(pid) }
+        }
+        guard case .completed = result else { Issue.record("expected completion: \(result)"); return }
+        let signature = try #require(Self.findings(events).first { $0.code == "logs.error_signature" })
+        #expect(signature.title.contains("upstream connection refused"))
+        let peakMiB = Double(peak.maximumKiB) / 1024
+        #expect(peak.maximumKiB > 0)
+        #expect(peakMiB < 80, "runner peak RSS \(peakMiB) MiB")
+        print("gigabyte log: runner peak RSS \(Int(peakMiB)) MiB")
+    }
+}
+
+/// Samples a process's VmHWM until it exits.
+final class PeakMemory: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    var maximumKiB: Int { lock.lock(); defer { lock.unlock() }; return value }
+
+    func watch(_ pid: Int32) {
+        Thread.detachNewThread {
+            while let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8), !status.contains("State:\tZ") {
+                for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                    let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+                    self.lock.lock(); self.value = max(self.value, kib); self.lock.unlock()
+                }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+    }
+}

@@ -22,28 +22,72 @@ struct SignatureMiner {
 
     init(maxTemplates: Int = 2000) { self.maxTemplates = maxTemplates }
 
-    /// Patterns applied in order (most specific first).
-    nonisolated(unsafe) static let rules: [(Regex<AnyRegexOutput>, String)] = {
-        let patterns: [(String, String)] = [
-            (#"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"#, "<uuid>"),
-            (#"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?"#, "<time>"),
-            (#"\b(?:\d{1,3}\.){3}\d{1,3}(:\d+)?\b"#, "<ip>"),
-            (#"\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"#, "<ip>"),
-            (#"\b0x[0-9a-fA-F]+\b"#, "<hex>"),
-            (#"\b[0-9a-fA-F]{12,}\b"#, "<hex>"),
-            (#""[^"]*""#, "\"<str>\""),
-            (#"'[^']*'"#, "'<str>'"),
-            (#"\b\d+(\.\d+)?(ms|s|kB|MB|KiB|MiB|%)?\b"#, "<n>"),
-        ]
-        return patterns.compactMap { pattern, replacement in
-            (try? Regex(pattern)).map { ($0, replacement) }
-        }
-    }()
-
+    /// Normalises a line into its template in one pass over its bytes: quoted values become
+    /// `<str>`, UUIDs `<uuid>`, long hex runs and 0x… `<hex>`, dotted/colon-separated numbers
+    /// (IPs, times, versions) and plain numbers `<n>`. Much faster than regular expressions, which
+    /// matters for tens of thousands of lines.
     static func template(_ line: String) -> String {
-        var text = String(line.prefix(400))
-        for (regex, replacement) in rules { text = text.replacing(regex, with: replacement) }
-        return text.replacingOccurrences(of: "  ", with: " ").trimmingCharacters(in: .whitespaces)
+        let bytes = Array(line.utf8.prefix(400))
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        func isHex(_ byte: UInt8) -> Bool { (48...57).contains(byte) || (97...102).contains(byte) || (65...70).contains(byte) }
+        func isDigit(_ byte: UInt8) -> Bool { (48...57).contains(byte) }
+        func isWordByte(_ byte: UInt8) -> Bool { isHex(byte) || (97...122).contains(byte) || (65...90).contains(byte) || byte == 95 }
+        func append(_ text: String) { out.append(contentsOf: text.utf8) }
+        while index < bytes.count {
+            let byte = bytes[index]
+            let previous: UInt8 = index > 0 ? bytes[index - 1] : 32
+            // Quoted values.
+            if byte == 34 || byte == 39 {
+                if let close = bytes[(index + 1)...].firstIndex(of: byte) {
+                    append(byte == 34 ? "\"<str>\"" : "'<str>'")
+                    index = close + 1
+                    continue
+                }
+            }
+            // Tokens starting at a word boundary.
+            if !isWordByte(previous) || previous == 95, isHex(byte) {
+                var end = index
+                while end < bytes.count, isHex(bytes[end]) || bytes[end] == 45 { end += 1 }
+                let token = bytes[index..<end]
+                let hexCount = token.filter(isHex).count
+                let dashes = token.filter { $0 == 45 }.count
+                if token.count == 36, dashes == 4 {
+                    append("<uuid>")
+                    index = end
+                    continue
+                }
+                if byte == 48, index + 1 < bytes.count, bytes[index + 1] == 120 || bytes[index + 1] == 88 {
+                    var hexEnd = index + 2
+                    while hexEnd < bytes.count, isHex(bytes[hexEnd]) { hexEnd += 1 }
+                    if hexEnd > index + 2 { append("<hex>"); index = hexEnd; continue }
+                }
+                if dashes == 0, hexCount >= 12, token.contains(where: { !isDigit($0) }), end >= bytes.count || !isWordByte(bytes[end]) {
+                    append("<hex>")
+                    index = end
+                    continue
+                }
+            }
+            if isDigit(byte), !isWordByte(previous) || previous == 95 || isDigit(previous) {
+                // A number, possibly dotted or colon-separated (IPs, times, versions), with a unit.
+                var end = index
+                while end < bytes.count, isDigit(bytes[end]) || ((bytes[end] == 46 || bytes[end] == 58) && end + 1 < bytes.count && isDigit(bytes[end + 1])) { end += 1 }
+                var unitEnd = end
+                while unitEnd < bytes.count, (97...122).contains(bytes[unitEnd]) || (65...90).contains(bytes[unitEnd]) || bytes[unitEnd] == 37 { unitEnd += 1 }
+                let unit = String(decoding: bytes[end..<unitEnd], as: UTF8.self)
+                if ["ms", "s", "kB", "MB", "GB", "KiB", "MiB", "GiB", "%", "us", "ns", "m", "h"].contains(unit) { end = unitEnd }
+                let dots = bytes[index..<end].filter { $0 == 46 }.count
+                append(dots == 3 ? "<ip>" : "<n>")
+                index = end
+                continue
+            }
+            out.append(byte)
+            index += 1
+        }
+        var text = String(decoding: out, as: UTF8.self)
+        while text.contains("  ") { text = text.replacingOccurrences(of: "  ", with: " ") }
+        return text.trimmingCharacters(in: .whitespaces)
     }
 
     static let errorWords = ["error", "fatal", "panic", "exception", "failed", "failure", "refused", "timeout", "timed out", "too many", "denied", "unavailable", "oom", "killed", "critical"]
@@ -154,4 +198,9 @@ enum LogFindings {
             ))
         }
     }
+}
+
+/// The template of a log line (exposed for tests and tools).
+public enum SignatureMinerTemplate {
+    public static func of(_ line: String) -> String { SignatureMiner.template(line) }
 }
