@@ -93,9 +93,14 @@ public final class PostgresServer: @unchecked Sendable {
             environment: ["PGPASSWORD": user == "app" ? appPassword : "postgres-superuser-pw"],
             directory: directory, name: "session", stdin: pipe.fileHandleForReading
         )
-        pipe.fileHandleForWriting.write(Data((sql + "\n").utf8))
+        // "\\echo" prints once the session is connected: wait for it, so sessions connect one at a
+        // time and the caller knows they hold their slot.
+        pipe.fileHandleForWriting.write(Data(("\\echo connected\n" + sql + "\n").utf8))
         holders.append(pipe.fileHandleForWriting)
         sessions.append(session)
+        guard TestEnvironment.waitUntil(timeout: 15, { session.stdout.contains("connected") }) else {
+            throw TestHTTPError.connect("psql session did not connect: \(session.stderr)")
+        }
         return session
     }
 

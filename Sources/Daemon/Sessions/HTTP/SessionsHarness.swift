@@ -52,7 +52,7 @@ struct SessionsHarness {
         _ = try HTTPInput.identity(context)
         let query = request.uri.queryParameters
         var status: SessionStatus?
-        if let text = query["status"].map(String.init), !text.isEmpty {
+        if let text = query["status"].map(String.init) {
             guard let parsed = SessionStatus(rawValue: text) else {
                 throw APIError.badRequest("status must be one of \(SessionStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
