@@ -149,6 +149,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "DiagnosisModel"], swiftSettings: strict),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "Redaction", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RunnerProtocolTests", dependencies: ["RunnerProtocol", "DiagnosisModel"], swiftSettings: strict),

@@ -66,8 +66,15 @@ public enum DaemonApplication {
             environments: config.environments, approvalTimeout: config.approval.timeout, runnerDeadline: config.runners.deadline
         )
         sessionSettings.heartbeatInterval = options.heartbeatInterval
+        let playbooks: PlaybookLibrary
+        do {
+            playbooks = try PlaybookLibrary.load(directories: config.playbooks.directories)
+        } catch let error as PlaybookError {
+            throw ConfigError(source: error.source, key: "playbooks", reason: error.reason)
+        }
+        logger.info("\(playbooks.playbooks.count) playbook(s): \(playbooks.playbooks.map(\.name).joined(separator: ", "))")
         let sessions = SessionService(
-            settings: sessionSettings, store: store, planner: RulePlanner(), synthesizer: RuleSynthesizer(),
+            settings: sessionSettings, store: store, planner: RulePlanner(library: playbooks), synthesizer: RuleSynthesizer(),
             supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: scrubber, logger: logger
         )
         try await sessions.recoverInterrupted()

@@ -184,6 +184,14 @@ public enum ConfigLoader {
         }
 
         try root.finish()
+        // A playbooks/ directory next to the configuration file is read unless directories are given.
+        if config.playbooks.directories.isEmpty, let baseDirectory {
+            let beside = "\(baseDirectory)/playbooks"
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: beside, isDirectory: &isDirectory), isDirectory.boolValue {
+                config.playbooks.directories = [beside]
+            }
+        }
         return config
     }
 

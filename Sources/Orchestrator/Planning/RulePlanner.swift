@@ -1,19 +1,108 @@
 import DiagnosisModel
+import Foundation
 
-/// The embedded planner: no LLM, deterministic.
+/// The embedded planner: no LLM, deterministic. Playbooks whose phrases appear in the problem
+/// (or whose context keys are given) choose the domains and probes; without a match, every
+/// configured domain is examined.
 public struct RulePlanner: Planner {
-    public init() {}
+    let library: PlaybookLibrary
+
+    public init(library: PlaybookLibrary = PlaybookLibrary(playbooks: [])) {
+        self.library = library
+    }
+
+    struct Match {
+        let playbook: Playbook
+        let reasons: [String]
+    }
+
+    /// Playbooks that apply, best first.
+    func matches(_ input: PlanningInput) -> [Match] {
+        let text = " " + Self.normalize(input.problem) + " "
+        var result: [Match] = []
+        for playbook in library.playbooks {
+            var reasons: [String] = []
+            for phrase in playbook.match.phrases {
+                let needle = " " + Self.normalize(phrase) + " "
+                if text.contains(needle) { reasons.append("\"\(phrase)\"") }
+            }
+            for key in playbook.match.context ?? [] where input.context[key] != nil {
+                reasons.append("context \(key)=\(input.context[key] ?? "")")
+            }
+            if !reasons.isEmpty { result.append(Match(playbook: playbook, reasons: reasons)) }
+        }
+        return result.sorted { $0.reasons.count > $1.reasons.count }
+    }
+
+    /// Lower case, punctuation to spaces (apostrophes kept), single spaces.
+    static func normalize(_ text: String) -> String {
+        let mapped = text.lowercased().map { character -> Character in
+            character.isLetter || character.isNumber || character == "'" ? character : " "
+        }
+        return String(mapped).split(separator: " ").joined(separator: " ")
+    }
 
     public func plan(_ input: PlanningInput) async throws -> DiagnosisPlan {
-        let available = InventoryProbes.all(in: input.environment)
-        let domains = Domain.allCases.compactMap { domain -> DomainPlan? in
-            guard let probes = available[domain] else { return nil }
-            return DomainPlan(domain: domain, probes: probes, rationale: "broad sweep: examine every configured \(domain.rawValue) target")
+        let inventory = Self.applyingContext(input.context, to: input.environment)
+        let available = InventoryProbes.all(in: inventory)
+        let matched = matches(input)
+        guard !matched.isEmpty else {
+            let domains = Domain.allCases.compactMap { domain -> DomainPlan? in
+                guard let probes = available[domain] else { return nil }
+                return DomainPlan(domain: domain, probes: probes, rationale: "no playbook matched the problem: examining every configured \(domain.rawValue) target")
+            }
+            return DiagnosisPlan(domains: domains, rationale: "No playbook matched; sweeping every configured domain of \(inventory.name).", planner: "rules")
         }
-        return DiagnosisPlan(
-            domains: domains,
-            rationale: "No playbook matched; sweeping every configured domain of \(input.environment.name).",
-            planner: "rules"
-        )
+
+        var domains: [DomainPlan] = []
+        for domain in Domain.allCases {
+            var probes: [ProbeRequest] = []
+            var why: [String] = []
+            for match in matched {
+                // Command checks the playbook declares, for this domain.
+                for check in (match.playbook.checks ?? []).compactMap(\.commandCheck) where check.domain == domain {
+                    if !probes.contains(where: { $0.id == check.probeRequest.id }) { probes.append(check.probeRequest) }
+                    why.append(match.playbook.name)
+                }
+                guard let selection = match.playbook.domains[domain.rawValue] else { continue }
+                for candidate in available[domain] ?? [] where selection.probes.contains(candidate.probe) || candidate.probe == "command" {
+                    var probe = candidate
+                    for (key, value) in selection.params ?? [:] where probe.params[key] == nil { probe.params[key] = value }
+                    if !probes.contains(where: { $0.id == probe.id }) { probes.append(probe) }
+                    if !why.contains(match.playbook.name) { why.append(match.playbook.name) }
+                }
+            }
+            guard !probes.isEmpty else { continue }
+            let reasons = matched.filter { why.contains($0.playbook.name) }
+                .map { "\($0.playbook.name) (\($0.reasons.prefix(3).joined(separator: ", ")))" }
+            domains.append(DomainPlan(domain: domain, probes: probes, rationale: "playbook \(reasons.joined(separator: "; "))"))
+        }
+        let names = matched.map(\.playbook.name)
+        let skipped = Domain.allCases.filter { available[$0] != nil && !domains.map(\.domain).contains($0) }
+        var rationale = "Matched playbook(s) \(names.joined(separator: ", ")) from the problem text"
+        if !skipped.isEmpty { rationale += "; not examined as unrelated: \(skipped.map(\.rawValue).joined(separator: ", "))" }
+        return DiagnosisPlan(domains: domains, rationale: rationale + ".", planner: "rules", playbooks: names)
+    }
+
+    /// Context narrows the inventory: `service` picks matching log units and files,
+    /// `namespace` the Kubernetes namespaces, `region` the AWS region.
+    static func applyingContext(_ context: [String: String], to inventory: EnvironmentInventory) -> EnvironmentInventory {
+        var inventory = inventory
+        if let service = context["service"]?.lowercased(), var logs = inventory.logs {
+            let units = logs.journaldUnits.filter { $0.lowercased().contains(service) }
+            if !units.isEmpty { logs.journaldUnits = units }
+            let files = logs.files.filter { $0.lowercased().contains(service) }
+            if !files.isEmpty { logs.files = files }
+            inventory.logs = logs
+        }
+        if let namespace = context["namespace"], var kubernetes = inventory.kubernetes {
+            kubernetes.namespaces = [namespace]
+            inventory.kubernetes = kubernetes
+        }
+        if let region = context["region"], var aws = inventory.aws {
+            aws.region = region
+            inventory.aws = aws
+        }
+        return inventory
     }
 }
