@@ -65,17 +65,23 @@ public struct RulePlanner: Planner {
                     why.append(match.playbook.name)
                 }
                 guard let selection = match.playbook.domains[domain.rawValue] else { continue }
-                for candidate in available[domain] ?? [] where selection.probes.contains(candidate.probe) || candidate.probe == "command" {
+                for candidate in available[domain] ?? [] where selection.probes.contains(candidate.probe) {
                     var probe = candidate
                     for (key, value) in selection.params ?? [:] where probe.params[key] == nil { probe.params[key] = value }
                     if !probes.contains(where: { $0.id == probe.id }) { probes.append(probe) }
                     if !why.contains(match.playbook.name) { why.append(match.playbook.name) }
                 }
             }
+            // The environment's own checks always run: someone configured them for this place.
+            let environmentChecks = inventory.checks.filter { $0.domain == domain }.map(\.probeRequest)
+            for check in environmentChecks where !probes.contains(where: { $0.id == check.id }) { probes.append(check) }
             guard !probes.isEmpty else { continue }
             let reasons = matched.filter { why.contains($0.playbook.name) }
                 .map { "\($0.playbook.name) (\($0.reasons.prefix(3).joined(separator: ", ")))" }
-            domains.append(DomainPlan(domain: domain, probes: probes, rationale: "playbook \(reasons.joined(separator: "; "))"))
+            let rationale = reasons.isEmpty
+                ? "the environment's configured checks for \(domain.rawValue)"
+                : "playbook \(reasons.joined(separator: "; "))" + (environmentChecks.isEmpty ? "" : ", plus the environment's configured checks")
+            domains.append(DomainPlan(domain: domain, probes: probes, rationale: rationale))
         }
         let names = matched.map(\.playbook.name)
         let skipped = Domain.allCases.filter { available[$0] != nil && !domains.map(\.domain).contains($0) }
