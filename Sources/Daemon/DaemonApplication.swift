@@ -73,8 +73,20 @@ public enum DaemonApplication {
             throw ConfigError(source: error.source, key: "playbooks", reason: error.reason)
         }
         logger.info("\(playbooks.playbooks.count) playbook(s): \(playbooks.playbooks.map(\.name).joined(separator: ", "))")
+        let rules = RulePlanner(library: playbooks)
+        var planner: any Planner = rules
+        var synthesizer: any Synthesizer = RuleSynthesizer()
+        if config.llm.provider == .openai, let base = config.llm.baseURL.flatMap(URL.init(string:)), let model = config.llm.model {
+            let apiKey = try await config.llm.apiKey.asyncMap {
+                try await SecretProviders.readDaemonSecret($0, key: "llm.api_key", timeout: config.secrets.resolveTimeout, scrubber: scrubber)
+            }
+            let client = ChatCompletionsClient(settings: .init(baseURL: base, model: model, apiKey: apiKey, timeout: config.llm.timeout), scrub: scrubber.scrub)
+            planner = LLMPlanner(client: client, fallback: rules)
+            synthesizer = LLMSynthesizer(client: client)
+            logger.info("LLM planning and synthesis through \(base.absoluteString) (\(model)); the rules are the fallback")
+        }
         let sessions = SessionService(
-            settings: sessionSettings, store: store, planner: RulePlanner(library: playbooks), synthesizer: RuleSynthesizer(),
+            settings: sessionSettings, store: store, planner: planner, fallbackPlanner: rules, synthesizer: synthesizer,
             supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: scrubber, logger: logger
         )
         try await sessions.recoverInterrupted()

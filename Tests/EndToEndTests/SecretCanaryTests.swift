@@ -115,16 +115,18 @@ import Testing
         return (Planted(daemon: daemon, canaries: canaries), connectServer)
     }
 
-    /// Every process whose environ or cmdline holds a canary form, with its parent.
-    static func processesHolding(_ forms: [String]) -> [(pid: Int32, parent: Int32, comm: String)] {
+    /// Every process whose environ or cmdline holds a canary form, with its ancestors' names
+    /// read at once (a process whose ancestry is already gone is exiting and is skipped).
+    static func processesHolding(_ forms: [String]) -> [(pid: Int32, comm: String, ancestors: [String])] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { Int32($0) }.compactMap { pid in
             let text = TestEnvironment.processEnvironmentAndCommandLine(pid)
             guard forms.contains(where: { text.contains($0) }) else { return nil }
-            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-            let comm = stat.split(separator: "(").dropFirst().first?.split(separator: ")").first.map(String.init) ?? "?"
-            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-            return (pid, Int32(fields.count > 1 ? fields[1] : "0") ?? 0, comm)
+            let parent = parentOf(pid)
+            let grandparent = parentOf(parent)
+            let ancestors = [comm(parent), comm(grandparent)]
+            guard ancestors[0] != "?" else { return nil }
+            return (pid, comm(pid), ancestors)
         }
     }
 
@@ -165,10 +167,10 @@ import Testing
                     if !others.isEmpty { offenders.append("daemon \(holder.pid) holds \(others)") }
                     continue
                 }
-                if Self.comm(holder.parent).hasPrefix("sre-diagnose-ru") || Self.comm(Self.parentOf(holder.parent)).hasPrefix("sre-diagnose-ru") {
+                if holder.ancestors.contains(where: { $0.hasPrefix("sre-diagnose-ru") }) {
                     sawTool = true
                 } else {
-                    offenders.append("\(holder.comm) (pid \(holder.pid), parent \(Self.comm(holder.parent)))")
+                    offenders.append("\(holder.comm) (pid \(holder.pid), ancestors \(holder.ancestors))")
                 }
             }
             Thread.sleep(forTimeInterval: 0.1)

@@ -33,7 +33,13 @@ actor SessionLog {
     private func appendLocked(_ body: SessionEvent.Body, at date: Date) async throws -> SessionEvent {
         // A session that has ended stays ended: its log is closed.
         guard !record.status.isTerminal else { throw SessionLogClosed(status: record.status) }
-        let body = EventRedaction.redact(body, with: redactor)
+        var body = EventRedaction.redact(body, with: redactor)
+        // Runners number their findings per job; ids must be unique per session (a domain can run
+        // twice, e.g. in a follow-up round), so the log numbers them per domain.
+        if case .finding(var finding) = body {
+            finding.id = "\(finding.domain.rawValue)-\(findings.filter { $0.domain == finding.domain }.count + 1)"
+            body = .finding(finding)
+        }
         var next = record
         next.lastSequence += 1
         next.updatedAt = date

@@ -59,7 +59,7 @@ struct SessionRun: Sendable {
             plan = try await service.planner.plan(input)
         } catch {
             try await log.append(.notice(.init(message: "the planner failed (\(error)); using the rule-based planner")))
-            plan = try await RulePlanner().plan(input)
+            plan = try await service.fallbackPlanner.plan(input)
         }
         await service.setPlan(plan, for: session)
         try await log.append(.plan(plan))
@@ -190,15 +190,30 @@ struct SessionRun: Sendable {
         let deadline = service.settings.runnerDeadline
         let resolvedCredentials = resolved
         let unavailableReasons = unavailable
-        let outcomes = try await withThrowingTaskGroup(of: DomainOutcome.self) { group in
-            for domainPlan in plan.domains {
-                group.addTask { try await runDomain(domainPlan, resolved: resolvedCredentials, unavailable: unavailableReasons, deadline: deadline) }
-            }
-            var outcomes: [DomainOutcome] = []
-            for try await outcome in group { outcomes.append(outcome) }
-            return outcomes.sorted { $0.domain < $1.domain }
-        }
+        var outcomes = try await runDomains(plan.domains, resolved: resolvedCredentials, unavailable: unavailableReasons, deadline: deadline)
         try await checkCancelled()
+
+        // 4b. One follow-up round, when the planner wants to look further after the first results.
+        if let followUp = service.planner as? any FollowUpPlanner, plan.planner == "llm" {
+            let firstFindings = try await service.store.findings(sessionID: record.id)
+            do {
+                let extra = try await followUp.followUp(input, plan: plan, findings: firstFindings)
+                    .filter { $0.credential == nil || resolvedCredentials[$0.credential ?? ""] != nil }
+                if !extra.isEmpty {
+                    try await log.append(.notice(.init(message: "follow-up round: \(extra.map(\.id).joined(separator: ", "))")))
+                    let available = InventoryProbes.all(in: inventory)
+                    let byDomain = Domain.allCases.compactMap { domain -> DomainPlan? in
+                        let probes = extra.filter { request in available[domain]?.contains { $0.id == request.id } == true }
+                        return probes.isEmpty ? nil : DomainPlan(domain: domain, probes: probes, rationale: "follow-up chosen by the model")
+                    }
+                    let second = try await runDomains(byDomain, resolved: resolvedCredentials, unavailable: unavailableReasons, deadline: deadline)
+                    outcomes = Self.merge(outcomes, second)
+                }
+            } catch {
+                try await log.append(.notice(.init(message: "no follow-up round: the planner failed (\(error))")))
+            }
+            try await checkCancelled()
+        }
 
         // 5. Report.
         let diagnosed = ContinuousClock.now
@@ -225,6 +240,41 @@ struct SessionRun: Sendable {
         )
         try await log.append(.report(report))
         return report
+    }
+
+    private func runDomains(_ plans: [DomainPlan], resolved: [String: ResolvedCredential], unavailable: [String: String], deadline: Duration) async throws -> [DomainOutcome] {
+        try await withThrowingTaskGroup(of: DomainOutcome.self) { group in
+            for domainPlan in plans {
+                group.addTask { try await runDomain(domainPlan, resolved: resolved, unavailable: unavailable, deadline: deadline) }
+            }
+            var outcomes: [DomainOutcome] = []
+            for try await outcome in group { outcomes.append(outcome) }
+            return outcomes.sorted { $0.domain < $1.domain }
+        }
+    }
+
+    /// Combines two rounds' outcomes per domain (the worse outcome wins).
+    static func merge(_ first: [DomainOutcome], _ second: [DomainOutcome]) -> [DomainOutcome] {
+        func rank(_ outcome: DomainOutcome.Outcome) -> Int {
+            switch outcome { case .failed: 3; case .issues: 2; case .ok: 1; case .skipped: 0 }
+        }
+        var merged = first
+        for outcome in second {
+            if let index = merged.firstIndex(where: { $0.domain == outcome.domain }) {
+                var existing = merged[index]
+                if rank(outcome.outcome) > rank(existing.outcome) {
+                    existing.outcome = outcome.outcome
+                    existing.reason = outcome.reason ?? existing.reason
+                }
+                existing.probes += outcome.probes
+                existing.findings = max(existing.findings, outcome.findings)
+                existing.durationMs = (existing.durationMs ?? 0) + (outcome.durationMs ?? 0)
+                merged[index] = existing
+            } else {
+                merged.append(outcome)
+            }
+        }
+        return merged.sorted { $0.domain < $1.domain }
     }
 
     /// Runs one domain's runner (or skips it) and records how it went.

@@ -49,6 +49,8 @@ public actor SessionService {
     let settings: Settings
     let store: any SessionStore
     let planner: any Planner
+    /// Used when the planner fails (an LLM that times out or answers nonsense).
+    let fallbackPlanner: RulePlanner
     let synthesizer: any Synthesizer
     let supervisor: RunnerSupervisor
     let broker: SecretBroker
@@ -58,12 +60,13 @@ public actor SessionService {
     private var live: [String: LiveSession] = [:]
 
     public init(
-        settings: Settings, store: any SessionStore, planner: any Planner, synthesizer: any Synthesizer,
+        settings: Settings, store: any SessionStore, planner: any Planner, fallbackPlanner: RulePlanner = RulePlanner(), synthesizer: any Synthesizer,
         supervisor: RunnerSupervisor, broker: SecretBroker, metrics: DaemonMetrics, secretScrubber: SecretScrubber, logger: Logger
     ) {
         self.settings = settings
         self.store = store
         self.planner = planner
+        self.fallbackPlanner = fallbackPlanner
         self.synthesizer = synthesizer
         self.supervisor = supervisor
         self.broker = broker

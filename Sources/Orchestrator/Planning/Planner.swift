@@ -18,3 +18,9 @@ public struct PlanningInput: Sendable {
 public protocol Planner: Sendable {
     func plan(_ input: PlanningInput) async throws -> DiagnosisPlan
 }
+
+/// A planner that may ask for one more round of probes after seeing the first results.
+public protocol FollowUpPlanner: Planner {
+    /// Extra probes from the inventory (none to stop). Findings are already redacted.
+    func followUp(_ input: PlanningInput, plan: DiagnosisPlan, findings: [Finding]) async throws -> [ProbeRequest]
+}
