@@ -44,7 +44,7 @@ public struct ProbeInfo: Codable, Sendable, Equatable {
 
 /// Every built-in probe.
 public enum ProbeCatalog {
-    public static let all: [ProbeInfo] = database + network + host + logs + command
+    public static let all: [ProbeInfo] = database + network + host + logs + cloud + command
 
     public static func info(_ name: String) -> ProbeInfo? { all.first { $0.name == name } }
 
@@ -153,6 +153,24 @@ public enum ProbeCatalog {
             parameters: [.init("paths", "array", "globs (default: the target)"), .init("lookback_s", "integer", "seconds (1800)"), .init("max_bytes", "integer", "bytes read per file (8 MiB)")],
             defaultTimeoutSeconds: 30, codes: ["logs.error_signature", "logs.error_spike", "logs.ok"]
         ),
+    ]
+
+    static let awsParameters: [ProbeInfo.Parameter] = [
+        .init("region", "string", required: true, "AWS region"), .init("endpoint_url", "string", "endpoint override (a VPC endpoint, a local stand-in)"),
+    ]
+
+    static let cloud: [ProbeInfo] = [
+        ProbeInfo(name: "aws.rds", domain: .cloud, summary: "RDS DB instances that are not available (storage-full, failed, rebooting…) with their recent events.", target: "the AWS region",
+                  parameters: awsParameters, defaultTimeoutSeconds: 60, codes: ["aws.rds_unavailable", "cred.expired", "aws.ok"]),
+        ProbeInfo(name: "aws.alarms", domain: .cloud, summary: "CloudWatch alarms in the ALARM state, with reason and metric.", target: "the AWS region",
+                  parameters: awsParameters, defaultTimeoutSeconds: 60, codes: ["aws.alarm_firing", "cred.expired", "aws.ok"]),
+        ProbeInfo(name: "aws.ec2", domain: .cloud, summary: "EC2 instances whose instance or system status checks fail.", target: "the AWS region",
+                  parameters: awsParameters, defaultTimeoutSeconds: 60, codes: ["aws.ec2_impaired", "cred.expired", "aws.ok"]),
+        ProbeInfo(name: "aws.targets", domain: .cloud, summary: "ELBv2 target groups with unhealthy targets and their reasons.", target: "the AWS region",
+                  parameters: awsParameters, defaultTimeoutSeconds: 90, codes: ["aws.targets_unhealthy", "cred.expired", "aws.ok"]),
+        ProbeInfo(name: "aws.logs", domain: .cloud, summary: "CloudWatch Logs error events in the configured log groups, grouped into signatures.", target: "log groups",
+                  parameters: awsParameters + [.init("log_groups", "array", required: true, "log group names"), .init("lookback_s", "integer", "seconds (1800)")],
+                  defaultTimeoutSeconds: 90, codes: ["aws.log_errors", "cred.expired", "aws.ok"]),
     ]
 
     /// User-defined command probes (playbooks): any domain.

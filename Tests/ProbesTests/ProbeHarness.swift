@@ -23,13 +23,14 @@ struct ProbeRun {
 
 enum ProbeHarness {
     static func run(
-        _ probe: any Probe, target: String, params: [String: JSONValue] = [:], credential: [String: String]? = nil, timeout: Duration = .seconds(30)
+        _ probe: any Probe, target: String, params: [String: JSONValue] = [:], credential: [String: String]? = nil, timeout: Duration = .seconds(30),
+        tools: ToolRunner = ToolRunner()
     ) async -> ProbeRun {
         let sink = CollectingSink()
         let request = ProbeRequest(id: "test", probe: type(of: probe).name, target: target, params: params, credential: credential == nil ? nil : "op://test/cred")
         let context = ProbeContext(
             request: request, credential: credential.map { ResolvedCredential(reference: "op://test/cred", fields: $0) },
-            tools: ToolRunner(), deadline: .now + timeout, sink: sink
+            tools: tools, deadline: .now + timeout, sink: sink
         )
         var failure: (any Error)?
         do { try await probe.run(context) } catch { failure = error }

@@ -13,6 +13,8 @@ public enum InventoryProbes {
             candidates = (inventory.network?.endpoints ?? []).flatMap(networkProbes)
         case .host:
             candidates = inventory.host.map(hostProbes) ?? []
+        case .cloud:
+            candidates = inventory.aws.map(awsProbes) ?? []
         case .logs:
             candidates = inventory.logs.map(logProbes) ?? []
         default:
@@ -30,6 +32,20 @@ public enum InventoryProbes {
         ]
         if let user = database.user { params["user"] = .string(user) }
         return ProbeRequest(id: "db.postgres#\(database.name)", probe: "db.postgres", target: database.name, params: params, credential: database.credential)
+    }
+
+    static func awsProbes(_ aws: AWSInventory) -> [ProbeRequest] {
+        var params: [String: JSONValue] = ["region": .string(aws.region)]
+        if let endpoint = aws.endpointURL { params["endpoint_url"] = .string(endpoint) }
+        var probes = ["aws.rds", "aws.alarms", "aws.ec2", "aws.targets"].map {
+            ProbeRequest(id: "\($0)#\(aws.region)", probe: $0, target: aws.region, params: params, credential: aws.credential)
+        }
+        if !aws.logGroups.isEmpty {
+            var logs = params
+            logs["log_groups"] = .array(aws.logGroups.map(JSONValue.string))
+            probes.append(ProbeRequest(id: "aws.logs#\(aws.region)", probe: "aws.logs", target: aws.logGroups.joined(separator: ","), params: logs, credential: aws.credential))
+        }
+        return probes
     }
 
     static func hostProbes(_ host: HostInventory) -> [ProbeRequest] {

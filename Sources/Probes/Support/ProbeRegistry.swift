@@ -12,6 +12,11 @@ public enum ProbeRegistry {
             OOMProbe(),
             JournaldProbe(),
             LogFileProbe(),
+            AWSRDSProbe(),
+            AWSAlarmsProbe(),
+            AWSEC2Probe(),
+            AWSTargetsProbe(),
+            AWSLogsProbe(),
             PostgresProbe(),
             CommandProbe(),
         ]
