@@ -44,7 +44,7 @@ public struct ProbeInfo: Codable, Sendable, Equatable {
 
 /// Every built-in probe.
 public enum ProbeCatalog {
-    public static let all: [ProbeInfo] = database + network + host + logs + cloud + command
+    public static let all: [ProbeInfo] = database + network + host + logs + cloud + kubernetes + command
 
     public static func info(_ name: String) -> ProbeInfo? { all.first { $0.name == name } }
 
@@ -171,6 +171,28 @@ public enum ProbeCatalog {
         ProbeInfo(name: "aws.logs", domain: .cloud, summary: "CloudWatch Logs error events in the configured log groups, grouped into signatures.", target: "log groups",
                   parameters: awsParameters + [.init("log_groups", "array", required: true, "log group names"), .init("lookback_s", "integer", "seconds (1800)")],
                   defaultTimeoutSeconds: 90, codes: ["aws.log_errors", "cred.expired", "aws.ok"]),
+    ]
+
+    static let kubernetesParameters: [ProbeInfo.Parameter] = [
+        .init("namespaces", "array", "namespaces (default: the inventory's)"), .init("context", "string", "kubeconfig context"),
+        .init("kubeconfig", "string", "kubeconfig path when no credential is used"),
+    ]
+
+    static let kubernetes: [ProbeInfo] = [
+        ProbeInfo(name: "k8s.workloads", domain: .kubernetes,
+                  summary: "Pods crash-looping (with the previous container's log), OOMKilled, failing image pulls or unschedulable; deployments, statefulsets and daemonsets with unavailable replicas or stuck rollouts.",
+                  target: "namespaces", parameters: kubernetesParameters, defaultTimeoutSeconds: 60,
+                  codes: ["k8s.crashloop", "k8s.oomkilled", "k8s.image_pull", "k8s.unschedulable", "k8s.deployment_unavailable", "k8s.ok"]),
+        ProbeInfo(name: "k8s.nodes", domain: .kubernetes, summary: "Nodes NotReady or under memory, disk or PID pressure.", target: "the cluster",
+                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: ["k8s.node_not_ready", "k8s.node_pressure", "k8s.ok"]),
+        ProbeInfo(name: "k8s.services", domain: .kubernetes, summary: "Services whose selector matches no ready pod.", target: "namespaces",
+                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: ["k8s.service_no_endpoints", "k8s.ok"]),
+        ProbeInfo(name: "k8s.storage", domain: .kubernetes, summary: "Persistent volume claims stuck in Pending.", target: "namespaces",
+                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: ["k8s.pvc_pending", "k8s.ok"]),
+        ProbeInfo(name: "k8s.jobs", domain: .kubernetes, summary: "Jobs that failed.", target: "namespaces",
+                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: ["k8s.job_failed", "k8s.ok"]),
+        ProbeInfo(name: "k8s.events", domain: .kubernetes, summary: "Warning events aggregated by reason and object.", target: "namespaces",
+                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: ["k8s.warning_events", "k8s.ok"]),
     ]
 
     /// User-defined command probes (playbooks): any domain.

@@ -72,6 +72,7 @@ public enum RunnerAgent {
                 // The daemon is gone (or sent garbage): nobody will read our results. Take the
                 // whole process group down — tools and anything they started, then this runner.
                 ToolRunner.killAll()
+                PrivateFiles.removeAll()
                 kill(0, SIGKILL)
                 exit(70)
             }
@@ -79,6 +80,7 @@ public enum RunnerAgent {
         await work.value
         watcher.cancel()
         connection.close()
+        PrivateFiles.removeAll()
         return 0
     }
 
@@ -89,6 +91,7 @@ public enum RunnerAgent {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 ToolRunner.killAll()
+                PrivateFiles.removeAll()
                 exit(128 + signalNumber)
             }
             source.resume()
@@ -133,11 +136,11 @@ final class JobExecution: ProbeSink, Sendable {
         let started = ContinuousClock.now
         send(.progress(ProgressUpdate(probe: request.id, state: .started, fraction: fraction())))
         func finish(_ status: ProbeOutcome.Status, _ error: String? = nil) -> ProbeOutcome {
-            let finished = counters.withLock { counts -> Int in
+            // Count and send under one lock, so the fractions the daemon sees only grow.
+            counters.withLock { counts in
                 counts.finished += 1
-                return counts.finished
+                send(.progress(ProgressUpdate(probe: request.id, state: .finished, fraction: Double(counts.finished) / Double(max(job.probes.count, 1)))))
             }
-            send(.progress(ProgressUpdate(probe: request.id, state: .finished, fraction: Double(finished) / Double(max(job.probes.count, 1)))))
             let findings = counters.withLock { $0.perProbe[request.id] ?? 0 }
             return ProbeOutcome(
                 id: request.id, probe: request.probe, status: status,

@@ -15,10 +15,10 @@ public enum InventoryProbes {
             candidates = inventory.host.map(hostProbes) ?? []
         case .cloud:
             candidates = inventory.aws.map(awsProbes) ?? []
+        case .kubernetes:
+            candidates = inventory.kubernetes.map(kubernetesProbes) ?? []
         case .logs:
             candidates = inventory.logs.map(logProbes) ?? []
-        default:
-            candidates = []
         }
         let checks = inventory.checks.filter { $0.domain == domain }.map(\.probeRequest)
         // Only what this build can run.
@@ -32,6 +32,16 @@ public enum InventoryProbes {
         ]
         if let user = database.user { params["user"] = .string(user) }
         return ProbeRequest(id: "db.postgres#\(database.name)", probe: "db.postgres", target: database.name, params: params, credential: database.credential)
+    }
+
+    static func kubernetesProbes(_ kubernetes: KubernetesInventory) -> [ProbeRequest] {
+        var params: [String: JSONValue] = ["namespaces": .array(kubernetes.namespaces.map(JSONValue.string))]
+        if let context = kubernetes.context { params["context"] = .string(context) }
+        if let path = kubernetes.kubeconfig { params["kubeconfig"] = .string(path) }
+        let target = kubernetes.namespaces.isEmpty ? "default" : kubernetes.namespaces.joined(separator: ",")
+        return ["k8s.workloads", "k8s.nodes", "k8s.services", "k8s.storage", "k8s.jobs", "k8s.events"].map {
+            ProbeRequest(id: "\($0)#\(target)", probe: $0, target: $0 == "k8s.nodes" ? "cluster" : target, params: params, credential: kubernetes.kubeconfigCredential)
+        }
     }
 
     static func awsProbes(_ aws: AWSInventory) -> [ProbeRequest] {

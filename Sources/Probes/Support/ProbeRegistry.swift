@@ -17,6 +17,12 @@ public enum ProbeRegistry {
             AWSEC2Probe(),
             AWSTargetsProbe(),
             AWSLogsProbe(),
+            KubernetesWorkloadsProbe(),
+            KubernetesNodesProbe(),
+            KubernetesServicesProbe(),
+            KubernetesStorageProbe(),
+            KubernetesJobsProbe(),
+            KubernetesEventsProbe(),
             PostgresProbe(),
             CommandProbe(),
         ]

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""A read-only stand-in for a Kubernetes API server, for kubectl: discovery (/version, /api,
+/apis, resource lists) and list/get of pods, deployments, statefulsets, daemonsets, services,
+endpoints, nodes, events, persistentvolumeclaims and jobs in real Kubernetes JSON shape, plus
+pods/log. Bearer-token auth; a namespace named "forbidden" answers 403.
+
+usage: k8s_standin.py SCENARIO PORT_FILE TOKEN REQUEST_LOG CERT KEY     SCENARIO: broken | healthy
+Served over HTTPS (kubectl sends bearer tokens only over TLS).
+"""
+import json
+import ssl
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+scenario, port_file, token, request_log, cert, key = sys.argv[1:7]
+NOW = "2026-11-27T14:02:00Z"
+
+V1 = [("pods", "Pod", True), ("nodes", "Node", False), ("services", "Service", True), ("endpoints", "Endpoints", True),
+      ("events", "Event", True), ("persistentvolumeclaims", "PersistentVolumeClaim", True), ("namespaces", "Namespace", False)]
+APPS = [("deployments", "Deployment", True), ("statefulsets", "StatefulSet", True), ("daemonsets", "DaemonSet", True)]
+BATCH = [("jobs", "Job", True)]
+KINDS = {name: kind for name, kind, _ in V1 + APPS + BATCH}
+
+
+def meta(name, namespace=None, **labels):
+    m = {"name": name, "uid": f"uid-{name}", "resourceVersion": "1", "creationTimestamp": "2026-11-27T10:00:00Z"}
+    if namespace:
+        m["namespace"] = namespace
+    if labels:
+        m["labels"] = labels
+    return m
+
+
+def container_status(name, ready=True, waiting=None, last=None, restarts=0, image="registry.example.com/api:1.4.2"):
+    status = {"name": name, "ready": ready, "restartCount": restarts, "image": image, "imageID": "", "started": ready,
+              "state": {"running": {"startedAt": NOW}} if waiting is None else {"waiting": waiting}}
+    status["lastState"] = {"terminated": last} if last else {}
+    return status
+
+
+def pod(name, ns, app, phase="Running", statuses=None, conditions=None, memory="512Mi"):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta(name, ns, app=app),
+            "spec": {"nodeName": "node-1", "containers": [{"name": app, "image": "registry.example.com/api:1.4.2",
+                                                           "resources": {"limits": {"memory": memory}, "requests": {"memory": memory}}}]},
+            "status": {"phase": phase, "conditions": conditions or [{"type": "Ready", "status": "True" if phase == "Running" else "False"}],
+                       "containerStatuses": statuses or [container_status(app)]}}
+
+
+def deployment(name, ns, desired, available, stuck=False):
+    conditions = [{"type": "Available", "status": "True" if available else "False"}]
+    if stuck:
+        conditions.append({"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                           "message": f'ReplicaSet "{name}-7d9f" has timed out progressing.'})
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, ns, app=name),
+            "spec": {"replicas": desired, "selector": {"matchLabels": {"app": name}}},
+            "status": {"replicas": desired, "availableReplicas": available, "readyReplicas": available, "updatedReplicas": desired, "conditions": conditions}}
+
+
+def node(name, ready=True, memory_pressure=False):
+    return {"apiVersion": "v1", "kind": "Node", "metadata": meta(name),
+            "status": {"conditions": [
+                {"type": "MemoryPressure", "status": "True" if memory_pressure else "False", "reason": "KubeletHasInsufficientMemory" if memory_pressure else "KubeletHasSufficientMemory", "lastTransitionTime": NOW},
+                {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure", "lastTransitionTime": NOW},
+                {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID", "lastTransitionTime": NOW},
+                {"type": "Ready", "status": "True" if ready else "Unknown", "reason": "KubeletReady" if ready else "NodeStatusUnknown",
+                 "message": "kubelet is posting ready status" if ready else "Kubelet stopped posting node status.", "lastTransitionTime": NOW}]}}
+
+
+def service(name, ns, app):
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta(name, ns), "spec": {"selector": {"app": app}, "ports": [{"port": 80, "targetPort": 8080}]}}
+
+
+def endpoints(name, ns, ready, not_ready=0):
+    subset = {"ports": [{"port": 8080}]}
+    if ready:
+        subset["addresses"] = [{"ip": f"10.1.0.{i}"} for i in range(ready)]
+    if not_ready:
+        subset["notReadyAddresses"] = [{"ip": f"10.1.1.{i}"} for i in range(not_ready)]
+    return {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta(name, ns), "subsets": [subset]}
+
+
+def event(ns, reason, kind, name, message, count):
+    return {"apiVersion": "v1", "kind": "Event", "metadata": meta(f"{name}.{reason.lower()}", ns), "type": "Warning", "reason": reason,
+            "message": message, "count": count, "lastTimestamp": NOW, "involvedObject": {"kind": kind, "namespace": ns, "name": name}}
+
+
+def pvc(name, ns, phase):
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta(name, ns),
+            "spec": {"storageClassName": "fast-ssd", "resources": {"requests": {"storage": "20Gi"}}}, "status": {"phase": phase}}
+
+
+def job(name, ns, failed):
+    status = {"succeeded": 0 if failed else 1, "failed": 6 if failed else 0,
+              "conditions": [{"type": "Failed" if failed else "Complete", "status": "True",
+                              "reason": "BackoffLimitExceeded" if failed else "", "message": "Job has reached the specified backoff limit" if failed else ""}]}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta(name, ns), "spec": {}, "status": status}
+
+
+if scenario == "broken":
+    data = {"api": {
+        "pods": [
+            pod("api-gateway-7d9f-abcde", "api", "api-gateway", statuses=[container_status(
+                "api-gateway", ready=False, restarts=14,
+                waiting={"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"},
+                last={"reason": "OOMKilled", "exitCode": 137, "finishedAt": NOW, "startedAt": "2026-11-27T14:01:00Z"})]),
+            pod("worker-5c8b-fghij", "api", "worker", phase="Pending", statuses=[container_status(
+                "worker", ready=False, waiting={"reason": "ImagePullBackOff", "message": 'Back-off pulling image "registry.example.com/worker:9.9"'})]),
+            pod("batch-6f7a-klmno", "api", "batch", phase="Pending", statuses=[], conditions=[
+                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, 2 Insufficient memory."}]),
+        ],
+        "deployments": [deployment("api-gateway", "api", 3, 0, stuck=True)],
+        "statefulsets": [], "daemonsets": [],
+        "services": [service("api-gateway", "api", "api-gateway")],
+        "endpoints": [endpoints("api-gateway", "api", 0, not_ready=3)],
+        "events": [event("api", "BackOff", "Pod", "api-gateway-7d9f-abcde", "Back-off restarting failed container api-gateway", 12),
+                   event("api", "FailedScheduling", "Pod", "batch-6f7a-klmno", "0/3 nodes are available: 2 Insufficient memory.", 5)],
+        "persistentvolumeclaims": [pvc("data-db-0", "api", "Pending")],
+        "jobs": [job("migrate", "api", True)],
+    }}
+    nodes = [node("node-1"), node("node-2", ready=False), node("node-3", memory_pressure=True)]
+    logs = {"api/api-gateway-7d9f-abcde/api-gateway": "2026-11-27T14:01:58Z starting api-gateway 1.4.2\n2026-11-27T14:01:59Z loading route cache (1.2 GiB)\n2026-11-27T14:02:00Z ERROR db: FATAL: sorry, too many clients already\n"}
+else:
+    data = {"api": {
+        "pods": [pod(f"api-gateway-7d9f-{i}", "api", "api-gateway") for i in range(3)],
+        "deployments": [deployment("api-gateway", "api", 3, 3)], "statefulsets": [], "daemonsets": [],
+        "services": [service("api-gateway", "api", "api-gateway")], "endpoints": [endpoints("api-gateway", "api", 3)],
+        "events": [], "persistentvolumeclaims": [pvc("data-db-0", "api", "Bound")], "jobs": [job("migrate", "api", False)],
+    }}
+    nodes = [node("node-1"), node("node-2")]
+    logs = {}
+
+
+def resource_list(group_version, resources):
+    entries = []
+    for name, kind, namespaced in resources:
+        entries.append({"name": name, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind, "verbs": ["get", "list"]})
+        if name == "pods":
+            entries.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body, content_type="application/json"):
+        raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def status(self, code, reason, message):
+        self.send(code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code})
+
+    def do_GET(self):
+        with open(request_log, "a") as log:
+            log.write(json.dumps({"method": "GET", "path": self.path}) + "\n")
+        if self.headers.get("Authorization") != "Bearer " + token:
+            return self.status(401, "Unauthorized", "Unauthorized")
+        url = urlparse(self.path)
+        parts = [p for p in url.path.split("/") if p]
+        if parts == ["version"]:
+            return self.send(200, {"major": "1", "minor": "29", "gitVersion": "v1.29.0-sre-standin", "platform": "linux/amd64"})
+        if parts == ["api"]:
+            return self.send(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})
+        if parts == ["apis"]:
+            groups = [{"name": g, "versions": [{"groupVersion": f"{g}/v1", "version": "v1"}], "preferredVersion": {"groupVersion": f"{g}/v1", "version": "v1"}} for g in ("apps", "batch")]
+            return self.send(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+        if parts == ["api", "v1"]:
+            return self.send(200, resource_list("v1", V1))
+        if parts == ["apis", "apps", "v1"]:
+            return self.send(200, resource_list("apps/v1", APPS))
+        if parts == ["apis", "batch", "v1"]:
+            return self.send(200, resource_list("batch/v1", BATCH))
+        # /api/v1/namespaces/{ns}/{resource}[/{name}[/log]] · /apis/{g}/v1/namespaces/{ns}/{resource} · /api/v1/{resource}
+        base = parts[2:] if parts[0] == "api" else parts[3:]
+        group_version = "v1" if parts[0] == "api" else f"{parts[1]}/v1"
+        if base and base[0] == "namespaces" and len(base) >= 3:
+            namespace, resource, rest = base[1], base[2], base[3:]
+            if namespace == "forbidden":
+                return self.status(403, "Forbidden", f'{resource} is forbidden: User "system:serviceaccount:sre:diagnose" cannot list resource "{resource}" in API group "" in the namespace "forbidden"')
+            items = data.get(namespace, {}).get(resource, [])
+            if rest == []:
+                return self.send(200, {"kind": KINDS.get(resource, "Unknown") + "List", "apiVersion": group_version, "metadata": {"resourceVersion": "1"}, "items": items})
+            item = next((i for i in items if i["metadata"]["name"] == rest[0]), None)
+            if item is None:
+                return self.status(404, "NotFound", f'{resource} "{rest[0]}" not found')
+            if rest[1:] == ["log"]:
+                query = parse_qs(url.query)
+                container = query.get("container", [""])[0]
+                text = logs.get(f"{namespace}/{rest[0]}/{container}", "")
+                lines = int(query.get("tailLines", ["0"])[0] or 0)
+                if lines:
+                    text = "\n".join(text.splitlines()[-lines:]) + "\n"
+                return self.send(200, text, "text/plain")
+            return self.send(200, item)
+        if base == ["nodes"]:
+            return self.send(200, {"kind": "NodeList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": nodes})
+        return self.status(404, "NotFound", "the server could not find the requested resource")
+
+    def do_POST(self):
+        self.status(405, "MethodNotAllowed", "this stand-in is read-only")
+
+    do_PUT = do_PATCH = do_DELETE = do_POST
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls.load_cert_chain(cert, key)
+server.socket = tls.wrap_socket(server.socket, server_side=True)
+with open(port_file, "w") as handle:
+    handle.write(str(server.server_address[1]))
+server.serve_forever()
