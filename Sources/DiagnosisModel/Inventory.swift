@@ -164,6 +164,8 @@ public struct KubernetesInventory: Codable, Sendable, Equatable {
 }
 
 public struct LogsInventory: Codable, Sendable, Equatable {
+    /// Whether the journal is read at all (`journald:` present in the configuration).
+    public var journald: Bool
     public var journaldUnits: [String]
     /// Read a journal directory or files instead of the system journal (`journalctl -D`/`--file`).
     public var journalDirectory: String?
@@ -173,9 +175,10 @@ public struct LogsInventory: Codable, Sendable, Equatable {
     public var lookbackSeconds: Int
 
     public init(
-        journaldUnits: [String] = [], journalDirectory: String? = nil, journalFiles: [String] = [],
+        journald: Bool = true, journaldUnits: [String] = [], journalDirectory: String? = nil, journalFiles: [String] = [],
         files: [String] = [], lookbackSeconds: Int = 1800
     ) {
+        self.journald = journald
         self.journaldUnits = journaldUnits
         self.journalDirectory = journalDirectory
         self.journalFiles = journalFiles
@@ -184,6 +187,7 @@ public struct LogsInventory: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
+        case journald
         case journaldUnits = "journald_units"
         case journalDirectory = "journal_directory"
         case journalFiles = "journal_files"

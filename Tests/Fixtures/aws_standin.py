@@ -11,6 +11,7 @@ target group, and a CloudWatch Logs group with events. With "faults":
   - error events in the log group
 """
 import socket
+import os
 import sys
 import time
 
@@ -84,7 +85,9 @@ if scenario == "faults":
 
     FakeTargetGroup.health_for = health_for
 
-with open(port_file, "w") as handle:
+# Written atomically: readers poll for the file and must never see it empty.
+with open(port_file + ".tmp", "w") as handle:
     handle.write(str(port))
+os.replace(port_file + ".tmp", port_file)
 while True:
     time.sleep(3600)

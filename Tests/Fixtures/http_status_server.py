@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A tiny HTTP server for the HTTP probe: /status/NNN answers NNN, /slow/MS sleeps MS ms.
 usage: http_status_server.py PORT_FILE"""
+import os
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-with open(sys.argv[1], "w") as handle:
+# Written atomically: readers poll for the file and must never see it empty.
+with open(sys.argv[1] + ".tmp", "w") as handle:
     handle.write(str(server.server_address[1]))
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
 server.serve_forever()

@@ -4,11 +4,12 @@
 endpoints, nodes, events, persistentvolumeclaims and jobs in real Kubernetes JSON shape, plus
 pods/log. Bearer-token auth; a namespace named "forbidden" answers 403.
 
-usage: k8s_standin.py SCENARIO PORT_FILE TOKEN REQUEST_LOG CERT KEY     SCENARIO: broken | healthy
+usage: k8s_standin.py SCENARIO PORT_FILE TOKEN REQUEST_LOG CERT KEY     SCENARIO: broken | oom | healthy
 Served over HTTPS (kubectl sends bearer tokens only over TLS).
 """
 import json
 import ssl
+import os
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -97,7 +98,20 @@ def job(name, ns, failed):
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta(name, ns), "spec": {}, "status": status}
 
 
-if scenario == "broken":
+if scenario == "oom":
+    data = {"api": {
+        "pods": [pod(f"api-gateway-7d9f-{i}", "api", "api-gateway", statuses=[container_status(
+            "api-gateway", ready=False, restarts=9 + i,
+            waiting={"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"},
+            last={"reason": "OOMKilled", "exitCode": 137, "finishedAt": NOW, "startedAt": "2026-11-27T14:01:00Z"})]) for i in range(2)],
+        "deployments": [deployment("api-gateway", "api", 2, 0)], "statefulsets": [], "daemonsets": [],
+        "services": [service("api-gateway", "api", "api-gateway")], "endpoints": [endpoints("api-gateway", "api", 0, not_ready=2)],
+        "events": [event("api", "BackOff", "Pod", "api-gateway-7d9f-0", "Back-off restarting failed container api-gateway", 9)],
+        "persistentvolumeclaims": [], "jobs": [],
+    }}
+    nodes = [node("node-1"), node("node-2")]
+    logs = {f"api/api-gateway-7d9f-{i}/api-gateway": "2026-11-27T14:01:58Z loading route cache\nException in thread \"main\" java.lang.OutOfMemoryError: Java heap space\n" for i in range(2)}
+elif scenario == "broken":
     data = {"api": {
         "pods": [
             pod("api-gateway-7d9f-abcde", "api", "api-gateway", statuses=[container_status(
@@ -211,6 +225,8 @@ server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 tls.load_cert_chain(cert, key)
 server.socket = tls.wrap_socket(server.socket, server_side=True)
-with open(port_file, "w") as handle:
+# Written atomically: readers poll for the file and must never see it empty.
+with open(port_file + ".tmp", "w") as handle:
     handle.write(str(server.server_address[1]))
+os.replace(port_file + ".tmp", port_file)
 server.serve_forever()

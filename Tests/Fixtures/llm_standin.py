@@ -10,6 +10,7 @@ first round), "followup" (tools offered, reviewing results) and "synthesis" (JSO
 "synthesis": {"auto": true} answers with the most severe findings of the request as causes.
 """
 import json
+import os
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,6 +68,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-with open(port_file, "w") as handle:
+# Written atomically: readers poll for the file and must never see it empty.
+with open(port_file + ".tmp", "w") as handle:
     handle.write(str(server.server_address[1]))
+os.replace(port_file + ".tmp", port_file)
 server.serve_forever()

@@ -7,6 +7,7 @@ usage: onepassword_connect.py VAULT_JSON TOKEN PORT_FILE REQUEST_LOG
 """
 import json
 import re
+import os
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlparse
@@ -75,6 +76,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-with open(port_file, "w") as handle:
+# Written atomically: readers poll for the file and must never see it empty.
+with open(port_file + ".tmp", "w") as handle:
     handle.write(str(server.server_address[1]))
+os.replace(port_file + ".tmp", port_file)
 server.serve_forever()

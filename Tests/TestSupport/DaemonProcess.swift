@@ -44,6 +44,13 @@ public final class DaemonProcess: @unchecked Sendable {
         }
     }
 
+    /// Wraps a daemon started some other way (e.g. inside a mount namespace).
+    public init(adopting child: ChildProcess, port: Int, directory: TemporaryDirectory) throws {
+        self.child = child
+        self.port = port
+        self.directory = directory
+    }
+
     public func get(_ path: String, headers: [String: String] = [:]) throws -> HTTPResult {
         try TestHTTPClient.request(target, "GET", path, headers: headers)
     }

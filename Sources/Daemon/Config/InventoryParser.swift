@@ -45,8 +45,9 @@ enum InventoryParser {
         }
 
         if let logs = try reader.mapping("logs") {
-            var inventoryLogs = LogsInventory()
+            var inventoryLogs = LogsInventory(journald: false)
             if let journald = try logs.mapping("journald") {
+                inventoryLogs.journald = true
                 inventoryLogs.journaldUnits = try journald.strings("units") ?? []
                 inventoryLogs.journalDirectory = try journald.string("directory")
                 inventoryLogs.journalFiles = try journald.strings("files") ?? []

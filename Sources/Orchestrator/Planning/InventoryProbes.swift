@@ -74,7 +74,10 @@ public enum InventoryProbes {
         if !logs.journaldUnits.isEmpty { journal["units"] = .array(logs.journaldUnits.map(JSONValue.string)) }
         if let directory = logs.journalDirectory { journal["journal_directory"] = .string(directory) }
         if !logs.journalFiles.isEmpty { journal["journal_files"] = .array(logs.journalFiles.map(JSONValue.string)) }
-        var probes = [ProbeRequest(id: "logs.journald", probe: "logs.journald", target: logs.journaldUnits.isEmpty ? "journal" : logs.journaldUnits.joined(separator: ","), params: journal)]
+        var probes: [ProbeRequest] = []
+        if logs.journald {
+            probes.append(ProbeRequest(id: "logs.journald", probe: "logs.journald", target: logs.journaldUnits.isEmpty ? "journal" : logs.journaldUnits.joined(separator: ","), params: journal))
+        }
         for pattern in logs.files {
             probes.append(ProbeRequest(id: "logs.files#\(pattern)", probe: "logs.files", target: pattern, params: ["lookback_s": .number(Double(logs.lookbackSeconds))]))
         }
