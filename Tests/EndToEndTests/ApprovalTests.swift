@@ -82,6 +82,31 @@ import Testing
         #expect(!log.contains("first-credential-value") && !log.contains("second-credential-value"))
     }
 
+    /// A client that approves the instant it sees `approval_requested` on the event stream (the
+    /// CLI's --follow does) must find the request open, not "nothing pending".
+    @Test func approvingTheMomentTheEventArrivesIsAccepted() throws {
+        let daemon = try Self.start()
+        defer { daemon.cleanUp() }
+        // The window is short (one audit write): repeat to hit it.
+        for _ in 0..<10 {
+            let accepted = try daemon.post("/diagnose", ["problem": "checkout errors", "environment": "two"])
+            let id = try #require(accepted.json["session_id"] as? String)
+            let stream = try SSEClient(.tcp(port: daemon.port), path: "/sessions/\(id)/events")
+            var decided = false
+            while let event = try stream.next() {
+                if event.event == "approval_requested" {
+                    let decision = try daemon.post("/approve/\(id)", ["approved": true], headers: Self.bearer)
+                    #expect(decision.status == 200, "\(decision.text)")
+                    decided = true
+                }
+                if event.event == "report" { break }
+            }
+            #expect(decided)
+            let status = try daemon.get("/status/\(id)").json
+            #expect(status["status"] as? String == "completed", "\(status)")
+        }
+    }
+
     @Test func subsetApprovalSkipsOnlyTheRest() throws {
         let daemon = try Self.start()
         defer { daemon.cleanUp() }

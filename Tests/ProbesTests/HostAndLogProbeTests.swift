@@ -133,5 +133,8 @@ enum Journals {
     @Test func signatureTemplates() {
         #expect(SignatureMinerTemplate.of("timeout after 3012 ms to 10.0.0.7:5432 id=550e8400-e29b-41d4-a716-446655440000") == SignatureMinerTemplate.of("timeout after 12 ms to 192.168.1.1:80 id=123e4567-e89b-12d3-a456-426614174000"))
         #expect(SignatureMinerTemplate.of("user 'alice' failed") == SignatureMinerTemplate.of("user 'bob' failed"))
+        // Timestamps at any hour collapse: the hour's first digit must not split templates.
+        #expect(SignatureMinerTemplate.of("2026-11-27T19:59:59.123Z ERROR upstream timeout") == SignatureMinerTemplate.of("2026-11-27T20:00:01.001Z ERROR upstream timeout"))
+        #expect(SignatureMinerTemplate.of("2026-11-27T09:00:00Z ERROR x") == SignatureMinerTemplate.of("2026-01-01T23:10:00Z ERROR x"))
     }
 }

@@ -87,6 +87,7 @@ struct SessionRun: Sendable {
                 requestID: UUID().uuidString.lowercased(), items: askable, requestedAt: now,
                 expiresAt: now.addingTimeInterval(Double(service.settings.approvalTimeout.components.seconds)), requester: record.requester
             )
+            let pending = await service.openApproval(request, for: session)
             try await log.append(.approvalRequested(request))
             try await service.audit(AuditEntry(sessionID: record.id, requestID: request.requestID, action: .requested, actor: record.requester, references: request.references, at: now))
             logger.notice(
@@ -95,7 +96,7 @@ struct SessionRun: Sendable {
             )
             try await log.append(.status(.init(status: .awaitingApproval, phase: .awaitingApproval, progress: 0.15, message: "waiting for a human to approve \(request.references.count) credential reference(s)")))
             let waitStarted = ContinuousClock.now
-            let decision = await service.awaitDecision(request, for: session)
+            let decision = await service.awaitDecision(pending, for: session)
             approvalWait = ContinuousClock.now - waitStarted
             try await checkCancelled()
             try await log.append(.approvalDecided(decision))

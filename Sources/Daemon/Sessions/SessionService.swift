@@ -41,9 +41,27 @@ public actor SessionService {
         init(log: SessionLog) { self.log = log }
     }
 
-    struct PendingApproval {
+    /// An approval request that is open for decisions. It opens before the request is published,
+    /// so a client that approves the instant it sees the event is never told "nothing pending";
+    /// a decision that arrives before the run starts waiting is kept for it.
+    /// Confined to the ``SessionService`` actor.
+    final class PendingApproval: @unchecked Sendable {
         let request: ApprovalRequest
-        let continuation: CheckedContinuation<ApprovalDecision, Never>
+        private var continuation: CheckedContinuation<ApprovalDecision, Never>?
+        private var decision: ApprovalDecision?
+
+        init(request: ApprovalRequest) { self.request = request }
+
+        func deliver(_ decision: ApprovalDecision) {
+            guard self.decision == nil else { return }
+            self.decision = decision
+            continuation?.resume(returning: decision)
+            continuation = nil
+        }
+
+        func wait(_ continuation: CheckedContinuation<ApprovalDecision, Never>) {
+            if let decision { continuation.resume(returning: decision) } else { self.continuation = continuation }
+        }
     }
 
     let settings: Settings
@@ -233,7 +251,7 @@ public actor SessionService {
         await supervisor.cancel(sessionID: id, reason: "cancelled by \(identity.name)")
         if let pending = session.pendingApproval {
             session.pendingApproval = nil
-            pending.continuation.resume(returning: ApprovalDecision(
+            pending.deliver(ApprovalDecision(
                 requestID: pending.request.requestID, outcome: .denied, approvedReferences: [],
                 deniedReferences: pending.request.references, approver: nil, comment: "session cancelled", decidedAt: Date()
             ))
@@ -277,7 +295,7 @@ public actor SessionService {
             approver: approver.name, comment: request.comment.map { String($0.prefix(1000)) }, decidedAt: Date()
         )
         session.pendingApproval = nil
-        pending.continuation.resume(returning: decision)
+        pending.deliver(decision)
         return decision
     }
 
@@ -285,8 +303,19 @@ public actor SessionService {
 
     func setPlan(_ plan: DiagnosisPlan, for session: LiveSession) { session.plan = plan }
 
-    /// Waits for a decision on `request`, or its expiry.
-    func awaitDecision(_ request: ApprovalRequest, for session: LiveSession) async -> ApprovalDecision {
+    /// Opens `request` for decisions; call before publishing it.
+    func openApproval(_ request: ApprovalRequest, for session: LiveSession) -> PendingApproval {
+        let pending = PendingApproval(request: request)
+        session.pendingApproval = pending
+        if session.cancelReason != nil {
+            pending.deliver(ApprovalDecision(requestID: request.requestID, outcome: .denied, approvedReferences: [], deniedReferences: request.references, approver: nil, comment: "session cancelled", decidedAt: Date()))
+        }
+        return pending
+    }
+
+    /// Waits for a decision on an opened request, or its expiry.
+    func awaitDecision(_ pending: PendingApproval, for session: LiveSession) async -> ApprovalDecision {
+        let request = pending.request
         let timeout = request.expiresAt.timeIntervalSinceNow
         let expiry = Task {
             try await Task.sleep(for: .milliseconds(Int64(max(0, timeout) * 1000)))
@@ -294,18 +323,14 @@ public actor SessionService {
         }
         defer { expiry.cancel() }
         return await withCheckedContinuation { continuation in
-            if session.cancelReason != nil {
-                continuation.resume(returning: ApprovalDecision(requestID: request.requestID, outcome: .denied, approvedReferences: [], deniedReferences: request.references, approver: nil, comment: "session cancelled", decidedAt: Date()))
-                return
-            }
-            session.pendingApproval = PendingApproval(request: request, continuation: continuation)
+            pending.wait(continuation)
         }
     }
 
     private func expire(_ requestID: String, for session: LiveSession) {
         guard let pending = session.pendingApproval, pending.request.requestID == requestID else { return }
         session.pendingApproval = nil
-        pending.continuation.resume(returning: ApprovalDecision(
+        pending.deliver(ApprovalDecision(
             requestID: requestID, outcome: .expired, approvedReferences: [], deniedReferences: pending.request.references,
             approver: nil, comment: nil, decidedAt: Date()
         ))

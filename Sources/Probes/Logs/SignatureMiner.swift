@@ -69,7 +69,9 @@ struct SignatureMiner {
                     continue
                 }
             }
-            if isDigit(byte), !isWordByte(previous) || previous == 95 || isDigit(previous) {
+            // ISO 8601's "T" between date and time: "27T09:15" must not keep its hour's first digit.
+            let afterDateSeparator = previous == 84 && index >= 2 && isDigit(bytes[index - 2])
+            if isDigit(byte), !isWordByte(previous) || previous == 95 || isDigit(previous) || afterDateSeparator {
                 // A number, possibly dotted or colon-separated (IPs, times, versions), with a unit.
                 var end = index
                 while end < bytes.count, isDigit(bytes[end]) || ((bytes[end] == 46 || bytes[end] == 58) && end + 1 < bytes.count && isDigit(bytes[end + 1])) { end += 1 }

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Orchestration overhead of a whole diagnosis, for the database scenarios.
+
+For each scenario: a real PostgreSQL (initdb in a temp dir) set up with the fault, a real daemon
+(release build) with real runners, and a client that POSTs /diagnose, follows the session's event
+stream, approves the moment the approval request arrives, and stops at the report. Overhead =
+(report time - POST time) - the slowest probe's own duration - the client's own approval turn-around.
+Prints the median over the runs. Not a test: nothing here passes or fails.
+
+usage: bench_e2e.py BIN_DIR [RUNS]
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+PG = "/usr/lib/postgresql/15/bin"
+TOKEN = "bench-approver-token-0123456789"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def as_postgres(args, **kw):
+    return subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"] + args, check=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+
+
+class Postgres:
+    def __init__(self, root, max_connections=20):
+        self.dir = os.path.join(root, "pg")
+        os.makedirs(self.dir)
+        os.chmod(root, 0o755)
+        shutil.chown(self.dir, "postgres", "postgres")
+        self.port = free_port()
+        self.password = "bench-app-pw"
+        pw = os.path.join(self.dir, "pw")
+        with open(pw, "w") as f:
+            f.write("postgres-pw\n")
+        shutil.chown(pw, "postgres", "postgres")
+        data = os.path.join(self.dir, "data")
+        as_postgres([f"{PG}/initdb", "-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256",
+                     f"--pwfile={pw}", "--no-sync", "-E", "UTF8", "--locale=C"])
+        with open(os.path.join(data, "postgresql.auto.conf"), "w") as f:
+            f.write(f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.dir}'\n"
+                    f"max_connections = {max_connections}\nsuperuser_reserved_connections = 3\nfsync = off\n"
+                    "log_min_messages = fatal\n")
+        self.server = subprocess.Popen(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups",
+                                        f"{PG}/postgres", "-D", data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            if subprocess.run([f"{PG}/pg_isready", "-h", self.dir, "-p", str(self.port)], stdout=subprocess.DEVNULL).returncode == 0:
+                break
+            time.sleep(0.05)
+        self.psql(f"CREATE ROLE app LOGIN PASSWORD '{self.password}'")
+        self.psql("CREATE DATABASE orders OWNER app")
+        self.holders = []
+
+    def psql(self, sql, database="postgres"):
+        as_postgres([f"{PG}/psql", "-h", self.dir, "-p", str(self.port), "-U", "postgres", "-d", database, "-Atqc", sql])
+
+    def hold(self, count):
+        """Opens `count` sessions that sit in pg_sleep, holding their slots."""
+        for _ in range(count):
+            p = subprocess.Popen([f"{PG}/psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "app", "-d", "orders", "-Atq"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 env={**os.environ, "PGPASSWORD": self.password}, text=True)
+            p.stdin.write("\\echo connected\nSELECT pg_sleep(600);\n")
+            p.stdin.flush()
+            p.stdout.readline()
+            self.holders.append(p)
+
+    def stop(self):
+        for p in self.holders:
+            p.kill()
+        if self.server:
+            # Fast shutdown: a smart one would wait for the backends still in pg_sleep.
+            self.server.send_signal(signal.SIGINT)
+            self.server.wait()
+            self.server = None
+
+
+def start_daemon(bin_dir, root, pg, password):
+    port = free_port()
+    token_file = os.path.join(root, "alice.token")
+    with open(token_file, "w") as f:
+        f.write(TOKEN)
+    os.chmod(token_file, 0o600)
+    with open(os.path.join(root, "config.yaml"), "w") as f:
+        f.write(f"""secrets: {{allow_env_refs: true}}
+server: {{diagnose_rate_per_minute: 100000}}
+auth: {{approvers: [{{name: alice, token: "file://{token_file}"}}]}}
+environments:
+  prod:
+    database:
+      - {{name: orders-db, host: 127.0.0.1, port: {pg.port}, database: orders, credential: "env://DB_LOGIN", tls: disable}}
+""")
+    env = {**os.environ, "DB_LOGIN": json.dumps({"username": "app", "password": password})}
+    daemon = subprocess.Popen([f"{bin_dir}/sre-diagnosed", "--config", os.path.join(root, "config.yaml"), "--listen", f"127.0.0.1:{port}",
+                               "--state-directory", os.path.join(root, "state"), "--log-target", "stderr"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.05)
+    return daemon, port
+
+
+def post(port, path, body, token=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"POST {path}: HTTP {error.code}: {error.read().decode()}")
+
+
+def events(port, session_id):
+    """Yields (type, data) from the session's SSE stream until it closes."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(f"GET /sessions/{session_id}/events HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode())
+    buffer = b""
+    headers_done = False
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return
+        buffer += chunk
+        if not headers_done:
+            if b"\r\n\r\n" not in buffer:
+                continue
+            buffer = buffer.split(b"\r\n\r\n", 1)[1]
+            headers_done = True
+        # Chunked transfer: the chunk-size lines are not "event:"/"data:" lines, so they are skipped.
+        while b"\n\n" in buffer:
+            block, buffer = buffer.split(b"\n\n", 1)
+            kind, data = None, None
+            for line in block.split(b"\n"):
+                if line.startswith(b"event: "):
+                    kind = line[7:].decode()
+                elif line.startswith(b"data: "):
+                    data = json.loads(line[6:])
+            if kind:
+                yield kind, data
+                if kind == "report":
+                    s.close()
+                    return
+
+
+def run_once(port, problem):
+    start = time.perf_counter()
+    accepted = post(port, "/diagnose", {"problem": problem, "environment": "prod", "context": {"service": "api-gateway"}})
+    approval_turnaround = 0.0
+    report = None
+    for kind, data in events(port, accepted["session_id"]):
+        if kind == "approval_requested":
+            seen = time.perf_counter()
+            post(port, f"/approve/{accepted['session_id']}", {"approved": True}, TOKEN)
+            approval_turnaround = time.perf_counter() - seen
+        elif kind == "report":
+            report = data["data"]  # the stream carries event envelopes: {seq, at, type, data}
+    total = time.perf_counter() - start
+    probes = [p.get("duration_ms", 0) for d in report.get("domains", []) for p in d.get("probes", [])]
+    slowest = max(probes, default=0) / 1000
+    top = (report.get("probable_causes") or [{}])[0].get("codes", ["-"])[0]
+    return total, slowest, approval_turnaround, top
+
+
+def scenario(bin_dir, name, runs, setup, password_for):
+    root = tempfile.mkdtemp(prefix=f"sre-bench-e2e-{name}-")
+    pg = Postgres(root, max_connections=8 if name == "saturated" else 20)
+    daemon = None
+    try:
+        setup(pg)
+        daemon, port = start_daemon(bin_dir, root, pg, password_for(pg))
+        run_once(port, "Database connection failures in production")  # warm-up: first spawn pages in binaries
+        totals, overheads, tops = [], [], set()
+        for _ in range(runs):
+            total, slowest, turnaround, top = run_once(port, "Database connection failures in production")
+            totals.append(total * 1000)
+            overheads.append((total - slowest - turnaround) * 1000)
+            tops.add(top)
+        print(f"{name:10s} top cause {','.join(sorted(tops)):26s} total median {statistics.median(totals):7.1f} ms   "
+              f"overhead median {statistics.median(overheads):6.1f} ms  (min {min(overheads):.1f}, max {max(overheads):.1f}, {runs} runs)")
+    finally:
+        if daemon:
+            daemon.terminate()
+            daemon.wait()
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main():
+    sys.stdout.reconfigure(line_buffering=True)
+    bin_dir = sys.argv[1]
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 9
+    print("orchestration overhead = POST→report − slowest probe − client approval turn-around (target ≤ 25 ms)")
+    scenario(bin_dir, "healthy", runs, lambda pg: None, lambda pg: pg.password)
+    scenario(bin_dir, "saturated", runs, lambda pg: pg.hold(5), lambda pg: pg.password)
+    scenario(bin_dir, "auth", runs, lambda pg: None, lambda pg: "rotated-away")
+    scenario(bin_dir, "down", runs, lambda pg: pg.stop(), lambda pg: pg.password)
+
+
+if __name__ == "__main__":
+    main()
