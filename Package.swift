@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", from: "0.12.1"),
     ],
     targets: [
         // MARK: systemd
@@ -123,11 +124,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "DiagnoseClient", dependencies: ["DiagnosisModel"], swiftSettings: strict),
+        .target(
+            name: "DiagnoseMCP",
+            dependencies: ["DiagnoseClient", "DiagnosisModel", .product(name: "MCP", package: "swift-sdk")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "sre-diagnose",
             dependencies: [
                 "DiagnosisModel",
                 "DiagnoseClient",
+                "DiagnoseMCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -72,8 +72,65 @@ public struct APIClient: Sendable {
         return Data((head + "\r\n").utf8)
     }
 
+    // MARK: Endpoints
+
     public func health() throws(ClientError) -> HealthStatus {
         try call("GET", "/health", as: HealthStatus.self)
+    }
+
+    public func diagnose(_ request: DiagnoseRequest) throws(ClientError) -> DiagnoseAccepted {
+        try call("POST", "/diagnose", body: request, as: DiagnoseAccepted.self)
+    }
+
+    public func status(_ id: String) throws(ClientError) -> SessionStatusView {
+        try call("GET", "/status/\(try Self.pathSegment(id))", as: SessionStatusView.self)
+    }
+
+    public func approve(_ id: String, _ decision: ApprovalDecisionRequest) throws(ClientError) -> ApprovalDecision {
+        try call("POST", "/approve/\(try Self.pathSegment(id))", body: decision, as: ApprovalDecision.self)
+    }
+
+    public func sessions(status: SessionStatus? = nil, limit: Int? = nil, cursor: String? = nil) throws(ClientError) -> SessionList {
+        var query: [String] = []
+        if let status { query.append("status=\(status.rawValue)") }
+        if let limit { query.append("limit=\(limit)") }
+        if let cursor { query.append("cursor=\(Self.queryValue(cursor))") }
+        return try call("GET", "/sessions" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), as: SessionList.self)
+    }
+
+    public func report(_ id: String) throws(ClientError) -> DiagnosisReport {
+        try call("GET", "/sessions/\(try Self.pathSegment(id))/report", as: DiagnosisReport.self)
+    }
+
+    /// The report as the daemon renders it in Markdown.
+    public func reportMarkdown(_ id: String) throws(ClientError) -> String {
+        let response = try send("GET", "/sessions/\(try Self.pathSegment(id))/report", accept: "text/markdown")
+        try Self.check(response)
+        return String(decoding: response.body, as: UTF8.self)
+    }
+
+    public func cancel(_ id: String) throws(ClientError) -> SessionStatusView {
+        _ = try send("POST", "/sessions/\(try Self.pathSegment(id))/cancel", body: Data("{}".utf8))
+        return try status(id)
+    }
+
+    /// `GET /environments`, raw JSON (names, domains, targets and credential references).
+    public func environments() throws(ClientError) -> Data {
+        let response = try send("GET", "/environments")
+        try Self.check(response)
+        return response.body
+    }
+
+    /// Session ids are UUIDs; anything else is refused here rather than spliced into a path.
+    static func pathSegment(_ id: String) throws(ClientError) -> String {
+        guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            throw .invalidArgument("\(id.prefix(80)) is not a session id")
+        }
+        return id
+    }
+
+    static func queryValue(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
 }
 

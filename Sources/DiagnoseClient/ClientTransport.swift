@@ -35,6 +35,8 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
     case malformed(String)
     /// The daemon answered with an API error.
     case api(status: Int, code: String, message: String)
+    /// The caller passed something unusable (not sent).
+    case invalidArgument(String)
 
     public var description: String {
         switch self {
@@ -43,6 +45,7 @@ public enum ClientError: Error, CustomStringConvertible, Sendable {
         case .io(let text): "connection to sre-diagnosed failed: \(text)"
         case .malformed(let text): "unexpected answer from sre-diagnosed: \(text)"
         case .api(let status, let code, let message): "\(message) (HTTP \(status), \(code))"
+        case .invalidArgument(let text): text
         }
     }
 }

@@ -10,17 +10,14 @@ struct HealthCommand: ParsableCommand {
 
     func run() throws {
         let client = try connection.client()
-        do {
+        try reportingErrors {
             let response = try client.send("GET", "/health")
             let health = try APIClient.decode(HealthStatus.self, from: response)
             if connection.json {
-                print(String(decoding: response.body, as: UTF8.self))
+                output(String(decoding: response.body, as: UTF8.self))
             } else {
-                print("sre-diagnosed \(health.version) at \(client.address): \(health.status), up \(Int(health.uptimeSeconds))s, \(health.activeSessions) active session(s)")
+                output("sre-diagnosed \(health.version) at \(client.address): \(health.status), up \(Int(health.uptimeSeconds))s, \(health.activeSessions) active session(s)")
             }
-        } catch {
-            FileHandle.standardError.write(Data("sre-diagnose: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }
