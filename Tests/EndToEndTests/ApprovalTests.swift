@@ -102,8 +102,8 @@ import Testing
                 if event.event == "report" { break }
             }
             #expect(decided)
-            let status = try daemon.get("/status/\(id)").json
-            #expect(status["status"] as? String == "completed", "\(status)")
+            // The report event comes just before the final status.
+            _ = try SessionAPITests.waitForStatus(daemon, id) { $0 == "completed" }
         }
     }
 
