@@ -19,6 +19,21 @@ public enum DaemonAddress: Sendable, Equatable, CustomStringConvertible {
         self = .tcp(host: host, port: url.port ?? 80)
     }
 
+    /// The address to use: an explicit `--url`, else `$SRE_DIAGNOSE_URL`, else the default.
+    public static func resolve(_ explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ClientError) -> DaemonAddress {
+        let text = explicit ?? environment["SRE_DIAGNOSE_URL"] ?? defaultURL
+        guard let address = DaemonAddress(text) else { throw .invalidArgument("\(text) is not http://HOST:PORT or unix:/path") }
+        return address
+    }
+
+    /// Where a person opens a session in the dashboard (served at `/` of the TCP address).
+    public func dashboardURL(session id: String) -> String {
+        switch self {
+        case .tcp(let host, let port): "http://\(host):\(port)/#session=\(id)"
+        case .unix(let path): "the sre-diagnose dashboard (API socket \(path)), #session=\(id)"
+        }
+    }
+
     public var description: String {
         switch self {
         case .tcp(let host, let port): "http://\(host):\(port)"

@@ -149,7 +149,7 @@ public struct DiagnoseMCPServer: Sendable {
             lines.append("  Approve in a terminal:  sre-diagnose approve \(id)")
             lines.append("  Approve a subset:       sre-diagnose approve \(id) --ref \(approval.items.first?.reference ?? "REF")")
             lines.append("  Deny:                   sre-diagnose approve \(id) --deny")
-            lines.append("  Or in the dashboard:    \(dashboardURL(id))")
+            lines.append("  Or in the dashboard:    \(client.address.dashboardURL(session: id))")
             lines.append("  The request expires at \(JSONCoding.format(approval.expiresAt)).")
             lines.append("")
             lines.append("Then poll get_status with session_id \(id) and read get_report when it is completed.")
@@ -170,7 +170,7 @@ public struct DiagnoseMCPServer: Sendable {
         }
         return try result(lines.joined(separator: "\n"), Structured(
             session_id: id, plan: plan, pending_approval: approval,
-            approve_command: approval.map { _ in "sre-diagnose approve \(id)" }, dashboard_url: dashboardURL(id)
+            approve_command: approval.map { _ in "sre-diagnose approve \(id)" }, dashboard_url: client.address.dashboardURL(session: id)
         ))
     }
 
@@ -184,7 +184,7 @@ public struct DiagnoseMCPServer: Sendable {
             lines.append("- [\(finding.severity.rawValue)] \(finding.title) (\(finding.code))")
         }
         if let pending = status.pendingApproval {
-            lines.append("Waiting for a human to approve: \(pending.references.joined(separator: ", ")). Ask the user to run: sre-diagnose approve \(status.sessionID)  (or open \(dashboardURL(status.sessionID)))")
+            lines.append("Waiting for a human to approve: \(pending.references.joined(separator: ", ")). Ask the user to run: sre-diagnose approve \(status.sessionID)  (or open \(client.address.dashboardURL(session: status.sessionID)))")
         }
         if status.reportAvailable { lines.append("The report is ready: call get_report.") }
         return try result(lines.joined(separator: "\n"), status)
@@ -228,13 +228,6 @@ public struct DiagnoseMCPServer: Sendable {
         let data = try JSONCoding.encoder().encode(structured)
         let value: Value? = try JSONDecoder().decode(Value.self, from: data)
         return .init(content: [.text(text: text, annotations: nil, _meta: nil)], structuredContent: value)
-    }
-
-    func dashboardURL(_ id: String) -> String {
-        switch client.address {
-        case .tcp(let host, let port): "http://\(host):\(port)/#session=\(id)"
-        case .unix(let path): "the sre-diagnose dashboard (API socket \(path)), #session=\(id)"
-        }
     }
 }
 

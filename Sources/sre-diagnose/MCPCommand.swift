@@ -14,8 +14,8 @@ struct MCPCommand: AsyncParsableCommand {
     var url: String?
 
     func run() async throws {
-        let text = url ?? ProcessInfo.processInfo.environment["SRE_DIAGNOSE_URL"] ?? DaemonAddress.defaultURL
-        guard let address = DaemonAddress(text) else { throw ValidationError("\(text) is not http://HOST:PORT or unix:/path") }
+        let address: DaemonAddress
+        do { address = try DaemonAddress.resolve(url) } catch { throw ValidationError(error.description) }
         // Never an approver token here, whatever the environment holds.
         try await DiagnoseMCPServer(client: APIClient(address: address, token: nil)).run()
     }

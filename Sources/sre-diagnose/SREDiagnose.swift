@@ -31,11 +31,11 @@ struct ConnectionOptions: ParsableArguments {
     var json = false
 
     func client() throws -> APIClient {
-        let text = url ?? ProcessInfo.processInfo.environment["SRE_DIAGNOSE_URL"] ?? DaemonAddress.defaultURL
-        guard let address = DaemonAddress(text) else {
-            throw ValidationError("\(text) is not http://HOST:PORT or unix:/path")
+        do {
+            return APIClient(address: try DaemonAddress.resolve(url))
+        } catch {
+            throw ValidationError(error.description)
         }
-        return APIClient(address: address)
     }
 }
 

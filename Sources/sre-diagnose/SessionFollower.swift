@@ -62,7 +62,7 @@ struct SessionFollower {
     /// a person at the terminal. Otherwise say who can approve and how.
     private func approve(_ request: ApprovalRequest, view: LiveView) {
         guard prompt, let approverToken, Terminal.canPrompt else {
-            view.emit("Waiting for an approver: sre-diagnose approve \(sessionID)   (or open \(dashboardURL) )")
+            view.emit("Waiting for an approver: sre-diagnose approve \(sessionID)   (or open \(client.address.dashboardURL(session: sessionID)) )")
             return
         }
         view.clearBlock()
@@ -95,13 +95,6 @@ struct SessionFollower {
             _ = try approver.approve(sessionID, decision)
         } catch {
             view.emit("Could not record the decision: \(error)")
-        }
-    }
-
-    private var dashboardURL: String {
-        switch client.address {
-        case .tcp(let host, let port): "http://\(host):\(port)/#session=\(sessionID)"
-        case .unix: "the dashboard, #session=\(sessionID)"
         }
     }
 }
