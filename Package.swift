@@ -94,6 +94,7 @@ let package = Package(
                 "Orchestrator",
                 "SessionStore",
                 "Secrets",
+                "CShims",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -101,11 +102,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Resources/dashboard.html"), .copy("Resources/openapi.yaml")],
+            resources: [
+                .copy("Resources/dashboard.html"), .copy("Resources/dashboard.js"), .copy("Resources/dashboard.css"), .copy("Resources/openapi.yaml"),
+            ],
             swiftSettings: strict
         ),
 
@@ -147,12 +151,13 @@ let package = Package(
         ),
 
         // MARK: tests
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["CShims"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "DaemonTests",
             dependencies: [
                 "Daemon", "Systemd", "DiagnosisModel", "RunnerProtocol", "TestSupport", "SessionStore", "Orchestrator", "Secrets",
                 .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strict
         ),

@@ -131,7 +131,7 @@ def post(port, path, body, token=None):
 def events(port, session_id):
     """Yields (type, data) from the session's SSE stream until it closes."""
     s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(f"GET /sessions/{session_id}/events HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode())
+    s.sendall(f"GET /sessions/{session_id}/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n".encode())
     buffer = b""
     headers_done = False
     while True:

@@ -60,18 +60,17 @@ public enum DaemonApplication {
         )
         try await supervisor.start()
         let policy = SecretBroker.Policy(allowEnvRefs: config.secrets.allowEnvRefs, allowFileRefs: config.secrets.allowFileRefs, timeout: config.secrets.resolveTimeout)
-        let broker = SecretBroker(providers: try await SecretProviders.make(config.secrets, scrubber: scrubber), policy: policy)
+        let broker = SecretBroker(
+            providers: try await SecretProviders.make(config.secrets, daemonOwn: config.daemonSecretVariables, scrubber: scrubber), policy: policy
+        )
         let auth = try await AuthService.load(config.auth, scrubber: scrubber, policy: policy)
         var sessionSettings = SessionService.Settings(
             environments: config.environments, approvalTimeout: config.approval.timeout, runnerDeadline: config.runners.deadline
         )
         sessionSettings.heartbeatInterval = options.heartbeatInterval
-        let playbooks: PlaybookLibrary
-        do {
-            playbooks = try PlaybookLibrary.load(directories: config.playbooks.directories)
-        } catch let error as PlaybookError {
-            throw ConfigError(source: error.source, key: "playbooks", reason: error.reason)
-        }
+        sessionSettings.maxOpenSessions = config.server.maxOpenSessions
+        sessionSettings.maxOpenSessionsPerIdentity = config.server.maxOpenSessionsPerIdentity
+        let playbooks = try loadPlaybooks(config)
         logger.info("\(playbooks.playbooks.count) playbook(s): \(playbooks.playbooks.map(\.name).joined(separator: ", "))")
         let rules = RulePlanner(library: playbooks)
         var planner: any Planner = rules
@@ -97,22 +96,21 @@ public enum DaemonApplication {
         let endpoints = Self.endpoints(APIServices(
             health: health, sessions: sessions, store: store, supervisor: supervisor, metrics: metrics,
             environments: config.environments, resources: resources,
-            diagnoseRatePerMinute: config.server.diagnoseRatePerMinute, heartbeat: options.heartbeatInterval
+            diagnoseRatePerMinute: config.server.diagnoseRatePerMinute, heartbeat: options.heartbeatInterval,
+            diagnoseRatePerMinuteTotal: config.server.diagnoseRatePerMinuteTotal
         ))
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: JSONErrorMiddleware(endpoints: endpoints))
+        router.add(middleware: BrowserGuardMiddleware(policy: HostPolicy(allowedHosts: config.server.allowedHosts)))
         router.add(middleware: IdentityMiddleware(auth: auth))
         for endpoint in endpoints {
             router.on(RouterPath(endpoint.path), method: endpoint.method, use: endpoint.handler)
         }
-        let childChannel = makeChildChannel(
-            responder: router.buildResponder(),
-            maxBodyBytes: config.server.maxBodyBytes,
-            idleTimeout: config.server.idleTimeout,
-            logger: logger
-        )
-        let server = HTTPServer(listeners: listeners, childChannel: childChannel, logger: logger) { addresses in
+        let childChannel = makeChildChannel(responder: router.buildResponder(), server: config.server, logger: logger)
+        let budget = DescriptorBudget.connectionLimit(configured: config.server.maxConnections)
+        logger.info("at most \(budget.limit) open connections (file-descriptor limit \(budget.descriptors))")
+        let server = HTTPServer(listeners: listeners, childChannel: childChannel, maxConnections: budget.limit, logger: logger) { addresses in
             notifier.ready(status: "serving on \(addresses.joined(separator: ", ")); \(await sessions.activeCount) active sessions")
         }
 
@@ -137,6 +135,21 @@ public enum DaemonApplication {
         )
     }
 
+    /// The built-in playbooks and those of `playbooks.directories`; a broken one is a
+    /// configuration error naming its file.
+    static func loadPlaybooks(_ config: DaemonConfig) throws -> PlaybookLibrary {
+        do {
+            return try PlaybookLibrary.load(directories: config.playbooks.directories)
+        } catch let error as PlaybookError {
+            throw ConfigError(source: error.source, key: "playbooks", reason: error.reason)
+        }
+    }
+
+    /// For `--check-config`: loads the playbooks, returns how many there are.
+    public static func checkPlaybooks(_ config: DaemonConfig) throws -> Int {
+        try loadPlaybooks(config).playbooks.count
+    }
+
     /// What the HTTP harnesses call.
     public struct APIServices: Sendable {
         public var health: HealthService
@@ -148,26 +161,28 @@ public enum DaemonApplication {
         public var resources: StaticResources
         public var diagnoseRatePerMinute: Int
         public var heartbeat: Duration
+        public var diagnoseRatePerMinuteTotal = 120
     }
 
     /// Every route of the API, in one list (the router, the 405 table and the OpenAPI check
     /// all read it).
     public static func endpoints(_ services: APIServices) -> [APIEndpoint] {
         HealthHarness(service: services.health).endpoints
-            + SessionsHarness(service: services.sessions, rateLimiter: RateLimiter(perMinute: services.diagnoseRatePerMinute), heartbeat: services.heartbeat).endpoints
+            + SessionsHarness(
+                service: services.sessions, rateLimiter: RateLimiter(perMinute: services.diagnoseRatePerMinute),
+                totalRateLimiter: RateLimiter(perMinute: services.diagnoseRatePerMinuteTotal), heartbeat: services.heartbeat
+            ).endpoints
             + EnvironmentsHarness(environments: services.environments).endpoints
             + MetricsHarness(metrics: services.metrics, store: services.store, supervisor: services.supervisor).endpoints
             + StaticHarness(resources: services.resources, environments: Array(services.environments.keys)).endpoints
     }
 
     /// Adapts the router to `HTTP1Channel`: builds each request's context and adds `Date`.
-    static func makeChildChannel(
-        responder: some HTTPResponder<APIRequestContext>,
-        maxBodyBytes: Int,
-        idleTimeout: Duration,
-        logger: Logger
-    ) -> HTTP1Channel {
+    static func makeChildChannel(responder: some HTTPResponder<APIRequestContext>, server: DaemonConfig.Server, logger: Logger) -> HTTP1Channel {
         let dateHeader = DateHeader()
+        let maxBodyBytes = server.maxBodyBytes
+        let header = TimeAmount(server.headerTimeout)
+        let body = TimeAmount(server.bodyTimeout)
         return HTTP1Channel(
             responder: { request, responseWriter, channel in
                 let context = APIRequestContext(source: .init(channel: channel, logger: logger, maxBodyBytes: maxBodyBytes))
@@ -178,9 +193,15 @@ public enum DaemonApplication {
                     response = Response(status: .internalServerError)
                 }
                 response.headers[.date] = dateHeader.current
+                response.headers[.xContentTypeOptions] = "nosniff"
                 try await responseWriter.write(response: response.head, body: response.body)
             },
-            configuration: .init(idleTimeout: .nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000))
+            configuration: .init(
+                additionalChannelHandlers: [RequestDeadlineHandler(header: header, body: body, onExpiry: {
+                    logger.debug("closed a connection whose request did not arrive in time (server.header_timeout / server.body_timeout)")
+                })],
+                idleTimeout: TimeAmount(server.idleTimeout)
+            )
         )
     }
 

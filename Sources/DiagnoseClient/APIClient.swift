@@ -65,7 +65,7 @@ public struct APIClient: Sendable {
     }
 
     func requestHead(_ method: String, _ path: String, body: Data?, accept: String, extra: [String: String] = [:]) -> Data {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: sre-diagnosed\r\nConnection: close\r\nAccept: \(accept)\r\nUser-Agent: sre-diagnose/\(ProductInfo.version)\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(address.hostHeader)\r\nConnection: close\r\nAccept: \(accept)\r\nUser-Agent: sre-diagnose/\(ProductInfo.version)\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         for (name, value) in extra { head += "\(name): \(value)\r\n" }

@@ -34,6 +34,15 @@ public enum DaemonAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The `Host` header: the daemon answers only to names it knows (localhost, its
+    /// addresses, `server.allowed_hosts`).
+    public var hostHeader: String {
+        switch self {
+        case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .unix: "localhost"
+        }
+    }
+
     public var description: String {
         switch self {
         case .tcp(let host, let port): "http://\(host):\(port)"

@@ -110,17 +110,26 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     public var action: Action
     /// Approver or requester identity, or `system`.
     public var actor: String
+    /// The local account the actor's connection belonged to, when the kernel said.
+    public var uid: UInt32?
+    /// How the actor reached the daemon (`tcp`, `unix`); nil for the daemon itself.
+    public var transport: String?
     public var references: [String]
     /// Provider for resolutions (`1password-cli`, `systemd-credential`, …).
     public var provider: String?
     public var comment: String?
     public var at: Date
 
-    public init(sessionID: String, requestID: String?, action: Action, actor: String, references: [String], provider: String? = nil, comment: String? = nil, at: Date) {
+    public init(
+        sessionID: String, requestID: String?, action: Action, actor: String, uid: UInt32? = nil, transport: String? = nil,
+        references: [String], provider: String? = nil, comment: String? = nil, at: Date
+    ) {
         self.sessionID = sessionID
         self.requestID = requestID
         self.action = action
         self.actor = actor
+        self.uid = uid
+        self.transport = transport
         self.references = references
         self.provider = provider
         self.comment = comment
@@ -130,6 +139,6 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case sessionID = "session_id"
         case requestID = "request_id"
-        case action, actor, references, provider, comment, at
+        case action, actor, uid, transport, references, provider, comment, at
     }
 }

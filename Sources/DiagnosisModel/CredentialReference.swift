@@ -60,6 +60,9 @@ public enum CredentialReference: Hashable, Sendable, CustomStringConvertible {
                 guard segment.trimmingCharacters(in: .whitespaces) == segment else {
                     throw fail("the \(what) name \"\(segment)\" starts or ends with a space")
                 }
+                guard !segment.hasPrefix("-") else {
+                    throw fail("the \(what) name \"\(segment)\" starts with '-' (it would read as an option of the op command)")
+                }
             }
             self = .onePassword(OnePasswordReference(
                 vault: segments[0], item: segments[1],
@@ -68,7 +71,7 @@ public enum CredentialReference: Hashable, Sendable, CustomStringConvertible {
             ))
         } else if text.hasPrefix("cred://") {
             let name = String(text.dropFirst(7))
-            guard !name.isEmpty, name != ".", name != "..", name.count <= 255,
+            guard !name.isEmpty, name != ".", name != "..", name.count <= 255, !name.hasPrefix("-"),
                   name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-@".contains($0)) })
             else { throw fail("a systemd credential name uses letters, digits and _ . - @ only") }
             self = .systemd(name: name)
@@ -81,7 +84,7 @@ public enum CredentialReference: Hashable, Sendable, CustomStringConvertible {
         } else if text.hasPrefix("file://") {
             let path = String(text.dropFirst(7))
             guard path.hasPrefix("/") else { throw fail("a file reference needs an absolute path: file:///path/to/secret") }
-            guard !path.split(separator: "/").contains("..") else { throw fail("a file reference may not contain ..") }
+            guard !path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else { throw fail("a file reference may not contain . or .. components") }
             self = .file(path: path)
         } else {
             throw fail("unknown scheme; expected op://, cred://, env:// or file://")

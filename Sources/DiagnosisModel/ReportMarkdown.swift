@@ -4,13 +4,13 @@ import Foundation
 public enum ReportMarkdown {
     public static func render(_ report: DiagnosisReport) -> String {
         var lines: [String] = []
-        lines.append("# Diagnosis: \(report.problem)")
+        lines.append("# Diagnosis: \(inline(report.problem))")
         lines.append("")
         lines.append("Environment `\(report.environment)` · session `\(report.sessionID)` · \(JSONCoding.format(report.generatedAt)) · synthesized by \(report.synthesizer)")
         lines.append("")
         lines.append("## Summary")
         lines.append("")
-        lines.append(report.summary)
+        lines.append(inline(report.summary))
         lines.append("")
         lines.append("## Probable causes")
         lines.append("")
@@ -18,8 +18,8 @@ public enum ReportMarkdown {
             lines.append("None found.")
         } else {
             for (index, cause) in report.probableCauses.enumerated() {
-                lines.append("\(index + 1). **\(cause.title)** — confidence \(Int((cause.confidence * 100).rounded()))% (`\(cause.codes.joined(separator: "`, `"))`)")
-                if !cause.explanation.isEmpty { lines.append("   \(cause.explanation)") }
+                lines.append("\(index + 1). **\(inline(cause.title))** — confidence \(Int((cause.confidence * 100).rounded()))% (`\(cause.codes.joined(separator: "`, `"))`)")
+                if !cause.explanation.isEmpty { lines.append("   \(inline(cause.explanation))") }
                 if !cause.findingIDs.isEmpty { lines.append("   Evidence: \(cause.findingIDs.joined(separator: ", "))") }
             }
         }
@@ -27,19 +27,19 @@ public enum ReportMarkdown {
             lines.append("")
             lines.append("## Next steps")
             lines.append("")
-            for step in report.nextSteps { lines.append("- \(step)") }
+            for step in report.nextSteps { lines.append("- \(inline(step))") }
         }
         if !report.limitations.isEmpty {
             lines.append("")
             lines.append("## Not examined")
             lines.append("")
-            for limitation in report.limitations { lines.append("- \(limitation)") }
+            for limitation in report.limitations { lines.append("- \(inline(limitation))") }
         }
         if !report.ruledOut.isEmpty {
             lines.append("")
             lines.append("## Ruled out")
             lines.append("")
-            for item in report.ruledOut { lines.append("- \(item)") }
+            for item in report.ruledOut { lines.append("- \(inline(item))") }
         }
         lines.append("")
         lines.append("## Domains")
@@ -56,23 +56,24 @@ public enum ReportMarkdown {
             lines.append("## Findings")
             for finding in problems {
                 lines.append("")
-                lines.append("### [\(finding.severity.rawValue.uppercased())] \(finding.title)")
+                lines.append("### [\(finding.severity.rawValue.uppercased())] \(inline(finding.title))")
                 lines.append("")
-                lines.append("`\(finding.code)` · \(finding.domain.rawValue) · \(finding.target) · \(finding.id)")
+                lines.append("`\(finding.code)` · \(finding.domain.rawValue) · \(inline(finding.target)) · \(finding.id)")
                 if !finding.detail.isEmpty {
                     lines.append("")
-                    lines.append(finding.detail)
+                    lines.append(inline(finding.detail))
                 }
                 for evidence in finding.evidence {
                     lines.append("")
                     if let text = evidence.text {
-                        lines.append("**\(evidence.label)**")
+                        lines.append("**\(inline(evidence.label))**")
                         lines.append("")
-                        lines.append("```")
+                        let fence = fence(for: text)
+                        lines.append(fence)
                         lines.append(text)
-                        lines.append("```")
+                        lines.append(fence)
                     } else if let columns = evidence.columns, let rows = evidence.rows {
-                        lines.append("**\(evidence.label)**")
+                        lines.append("**\(inline(evidence.label))**")
                         lines.append("")
                         lines.append("| " + columns.map(cell).joined(separator: " | ") + " |")
                         lines.append("|" + String(repeating: "---|", count: columns.count))
@@ -81,7 +82,7 @@ public enum ReportMarkdown {
                 }
                 if !finding.remediation.isEmpty {
                     lines.append("")
-                    lines.append("Remediation: \(finding.remediation)")
+                    lines.append("Remediation: \(inline(finding.remediation))")
                 }
             }
         }
@@ -90,7 +91,34 @@ public enum ReportMarkdown {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// User and probe text as one line of Markdown: a newline in a problem statement or a log
+    /// line must not start a forged heading or list item, and no raw HTML gets through.
+    static func inline(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.count)
+        for character in text {
+            switch character {
+            case "\n", "\r", "\r\n": result.append(" ")
+            case "<": result.append("&lt;")
+            case ">": result.append("&gt;")
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+
+    /// A code fence longer than any run of backticks in `text`, so the text cannot close it.
+    static func fence(for text: String) -> String {
+        var longest = 0
+        var run = 0
+        for character in text {
+            run = character == "`" ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        return String(repeating: "`", count: max(3, longest + 1))
+    }
+
     private static func cell(_ text: String) -> String {
-        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+        inline(text).replacingOccurrences(of: "|", with: "\\|")
     }
 }

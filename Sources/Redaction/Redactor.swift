@@ -57,6 +57,21 @@ public struct Redactor: Sendable {
         return result
     }
 
+    /// `scheme://user:password@host` → `scheme://host`: a URL's userinfo is a credential even
+    /// when no provider resolved it (an endpoint written with its password into the inventory).
+    public static func strippingURLUserinfo(_ text: String) -> String {
+        guard text.contains("@"), text.contains("://") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let separator = rest.range(of: "://") {
+            result += rest[..<separator.upperBound]
+            rest = rest[separator.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { "/?# \n\t\"'<>".contains($0) }) ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        }
+        return result + rest
+    }
+
     /// Whether `text` contains any secret form (for leak assertions and audits).
     public func containsSecret(_ text: String) -> Bool {
         patterns.contains { text.contains($0.needle) }
@@ -78,6 +93,11 @@ public struct Redactor: Sendable {
         }
         forms.append(jsonEscaped(secret))
         forms.append(jsonEscaped(secret).replacingOccurrences(of: "/", with: "\\/"))
+        // Hex dumps (xxd, od, a tool's debug output) and the reversed value.
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        forms.append(hex)
+        forms.append(hex.uppercased())
+        forms.append(String(secret.reversed()))
         var unique: [String] = []
         for form in forms where form.count >= minimumLength && !unique.contains(form) { unique.append(form) }
         return unique

@@ -30,9 +30,16 @@ public struct SystemdCredentialProvider: SecretProvider {
 public struct EnvironmentSecretProvider: SecretProvider {
     public let name = "environment"
     let environment: [String: String]
+    /// Variables that hold the daemon's own secrets (its 1Password token, approver tokens, the
+    /// LLM key): never handed to a probe.
+    let reserved: Set<String>
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// Always reserved, whatever the configuration names.
+    public static let daemonVariables: Set<String> = ["OP_SERVICE_ACCOUNT_TOKEN", "OP_CONNECT_TOKEN", "SRE_DIAGNOSE_TOKEN", "CREDENTIALS_DIRECTORY"]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, reserved: Set<String> = []) {
         self.environment = environment
+        self.reserved = reserved.union(Self.daemonVariables)
     }
 
     public func handles(_ reference: CredentialReference) -> Bool {
@@ -41,6 +48,9 @@ public struct EnvironmentSecretProvider: SecretProvider {
     }
 
     public func resolve(_ reference: CredentialReference, timeout: Duration) async throws -> [String: String] {
+        if case .environment(let variable) = reference, reserved.contains(variable) {
+            throw SecretError(reference: reference.description, provider: name, reason: "\(variable) holds one of the daemon's own secrets and is never given to a probe")
+        }
         guard case .environment(let variable) = reference, let value = environment[variable], !value.isEmpty else {
             throw SecretError(reference: reference.description, provider: name, reason: "the variable is not set in the daemon's environment")
         }
@@ -48,10 +58,16 @@ public struct EnvironmentSecretProvider: SecretProvider {
     }
 }
 
-/// `file:///path`: a file on the daemon host. Development only.
+/// `file:///path`: a file on the daemon host. Development only. The path is taken literally:
+/// no symbolic link anywhere on it, never under /proc, /sys or /dev (`/proc/self/environ` holds
+/// the daemon's own secrets), and, when `directories` is set, only below one of them.
 public struct FileSecretProvider: SecretProvider {
     public let name = "file"
-    public init() {}
+    let directories: [String]
+
+    public init(directories: [String] = []) {
+        self.directories = directories.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+    }
 
     public func handles(_ reference: CredentialReference) -> Bool {
         if case .file = reference { return true }
@@ -62,7 +78,26 @@ public struct FileSecretProvider: SecretProvider {
         guard case .file(let path) = reference else {
             throw SecretError(reference: reference.description, provider: name, reason: "not a file:// reference")
         }
+        if let reason = refusal(path) { throw SecretError(reference: reference.description, provider: name, reason: reason) }
         return try FileSecret.read(path, reference: reference, provider: name)
+    }
+
+    func refusal(_ path: String) -> String? {
+        for pseudo in ["/proc", "/sys", "/dev"] where path == pseudo || path.hasPrefix(pseudo + "/") {
+            return "\(pseudo) is never read for a credential"
+        }
+        if !directories.isEmpty, !directories.contains(where: { path.hasPrefix($0 + "/") }) {
+            return "\(path) is outside secrets.file_directories (\(directories.joined(separator: ", ")))"
+        }
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix += "/\(component)"
+            var info = stat()
+            if lstat(prefix, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
+                return "\(prefix) is a symbolic link; name the file itself"
+            }
+        }
+        return nil
     }
 }
 

@@ -30,8 +30,8 @@ public struct OnePasswordCLIProvider: SecretProvider {
         var environment = ["PATH": processEnvironment["PATH"] ?? "/usr/bin:/bin", "HOME": processEnvironment["HOME"] ?? "/tmp"]
         if let token = serviceAccountToken { environment["OP_SERVICE_ACCOUNT_TOKEN"] = token }
         let arguments: [String] = op.field == nil
-            ? ["item", "get", op.item, "--vault", op.vault, "--format", "json"]
-            : ["read", "--no-newline", reference.description]
+            ? ["item", "get", "--vault", op.vault, "--format", "json", "--", op.item]
+            : ["read", "--no-newline", "--", reference.description]  // `--`: a name can never be read as a flag
         let output: SubprocessRunner.Output
         do {
             output = try await SubprocessRunner.run(path, arguments, environment: environment, timeout: timeout)

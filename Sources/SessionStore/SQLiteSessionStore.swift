@@ -11,6 +11,14 @@ public final class SQLiteSessionStore: SessionStore {
     public init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         path = "\(directory)/sessions.sqlite"
+        // Private whatever the umask: SQLite creates -wal and -shm with the database's mode.
+        for file in [path, "\(path)-wal", "\(path)-shm"] {
+            let fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                _ = fchmod(fd, 0o600)
+                close(fd)
+            }
+        }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
@@ -219,9 +227,19 @@ public final class SQLiteSessionStore: SessionStore {
 
     public func prune(updatedBefore cutoff: Date) async throws -> Int {
         let terminal = SessionStatus.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
-        return try await pool.write { db in
+        let removed = try await pool.write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE status IN (\(terminal)) AND updated_at < ?", arguments: [cutoff.timeIntervalSince1970])
             return db.changesCount
+        }
+        if removed > 0 { try await compact() }
+        return removed
+    }
+
+    /// Gives the space of deleted rows back to the file system (VACUUM), and empties the WAL.
+    public func compact() async throws {
+        try await pool.barrierWriteWithoutTransaction { db in
+            try db.execute(sql: "VACUUM")
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
     }
 

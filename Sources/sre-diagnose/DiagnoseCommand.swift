@@ -22,9 +22,6 @@ struct DiagnoseCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Follow the session live to the report (default: on when stdout is a terminal).")
     var follow: Bool?
 
-    @Option(name: .long, help: "Approver token file for the interactive approval prompt.")
-    var tokenFile: String?
-
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -43,7 +40,9 @@ struct DiagnoseCommand: ParsableCommand {
         }
         var code: Int32 = 0
         try reportingErrors {
-            // The request goes without the approver token: whoever asks may not approve their own request.
+            // The request goes without the approver token, and there is no approval prompt here:
+            // whoever asks never approves their own request (another approver decides, e.g.
+            // with `sre-diagnose watch ID` or `sre-diagnose approve ID`).
             let accepted = try client.diagnose(DiagnoseRequest(problem: problem, environment: env, context: contextValues.isEmpty ? nil : contextValues))
             guard follow ?? Terminal.current().isTTY else {
                 if connection.json {
@@ -54,8 +53,7 @@ struct DiagnoseCommand: ParsableCommand {
                 }
                 return
             }
-            let token = try ApproverToken.load(file: tokenFile)
-            code = try SessionFollower(client: client, sessionID: accepted.sessionID, json: connection.json, approverToken: token, prompt: true).run()
+            code = try SessionFollower(client: client, sessionID: accepted.sessionID, json: connection.json, approverToken: nil, prompt: false).run()
         }
         if code != 0 { throw ExitCode(code) }
     }

@@ -62,7 +62,7 @@ struct SessionFollower {
     /// a person at the terminal. Otherwise say who can approve and how.
     private func approve(_ request: ApprovalRequest, view: LiveView) {
         guard prompt, let approverToken, Terminal.canPrompt else {
-            view.emit("Waiting for an approver: sre-diagnose approve \(sessionID)   (or open \(client.address.dashboardURL(session: sessionID)) )")
+            view.emit("Waiting for an approver: sre-diagnose approve \(sessionID)   (or open \(client.address.dashboardURL(session: sessionID)) ; the requester never approves their own request)")
             return
         }
         view.clearBlock()

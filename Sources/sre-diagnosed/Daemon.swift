@@ -61,7 +61,16 @@ struct SREDiagnosed: AsyncParsableCommand {
             daemonConfig.logging.target = target
         }
         if checkConfig {
-            print("configuration OK (\(configPath ?? "embedded defaults"))")
+            // Playbooks are part of the configuration: a broken one must fail the check, not
+            // the next start.
+            let playbooks: Int
+            do {
+                playbooks = try DaemonApplication.checkPlaybooks(daemonConfig)
+            } catch {
+                FileHandle.standardError.write(Data("<3>sre-diagnosed: invalid configuration: \(error)\n".utf8))
+                throw ExitCode(78)
+            }
+            print("configuration OK (\(configPath ?? "embedded defaults"); \(playbooks) playbook(s))")
             return
         }
 

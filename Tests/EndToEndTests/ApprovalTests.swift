@@ -35,8 +35,10 @@ import Testing
         )
     }
 
-    static func pending(_ daemon: DaemonProcess, _ environment: String = "two", headers: [String: String] = [:]) throws -> (id: String, requestID: String) {
-        let accepted = try daemon.post("/diagnose", ["problem": "checkout errors", "environment": environment], headers: headers)
+    static func pending(
+        _ daemon: DaemonProcess, _ environment: String = "two", headers: [String: String] = [:], as account: TestAccount = .automatic
+    ) throws -> (id: String, requestID: String) {
+        let accepted = try daemon.post("/diagnose", ["problem": "checkout errors", "environment": environment], headers: headers, as: account)
         #expect(accepted.status == 202, "\(accepted.text)")
         let id = try #require(accepted.json["session_id"] as? String)
         let status = try SessionAPITests.waitForStatus(daemon, id, headers: headers) { $0 == "awaiting_approval" }
@@ -170,7 +172,8 @@ import Testing
         #expect(wrong.status == 401)
 
         let bob = ["Authorization": "Bearer bob-requester-token-0123456789"]
-        let (id, requestID) = try Self.pending(daemon, headers: bob)
+        // Bob asks from his own account (not the test's, from which alice approves).
+        let (id, requestID) = try Self.pending(daemon, headers: bob, as: .uid(TestAccount.developerUID))
         // A requester cannot approve.
         let byBob = try daemon.post("/approve/\(id)", ["approved": true, "request_id": requestID], headers: bob)
         #expect(byBob.status == 403)
@@ -181,7 +184,7 @@ import Testing
         let (own, ownRequest) = try Self.pending(daemon, headers: Self.bearer)
         let selfApproval = try daemon.post("/approve/\(own)", ["approved": true, "request_id": ownRequest], headers: Self.bearer)
         #expect(selfApproval.status == 403)
-        #expect(selfApproval.text.contains("cannot approve its own"))
+        #expect(selfApproval.text.contains("cannot approve their own"))
         let fine = try daemon.post("/approve/\(id)", ["approved": true, "request_id": requestID], headers: Self.bearer)
         #expect(fine.status == 200)
     }
@@ -212,6 +215,6 @@ import Testing
         // root over the socket is an approver, without any token.
         let approved = try TestHTTPClient.json(.unix(path: socket), "POST", "/approve/\(id)", ["approved": true, "request_id": requestID])
         #expect(approved.status == 200, "\(approved.text)")
-        #expect(approved.json["approver"] as? String == "unix:root")
+        #expect(approved.json["approver"] as? String == "user:root")
     }
 }

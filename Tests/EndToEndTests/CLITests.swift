@@ -33,10 +33,17 @@ import Testing
     }
 
     /// Runs the CLI to completion.
-    static func cli(_ daemon: DaemonProcess, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60) throws -> (code: Int32?, stdout: String, stderr: String) {
+    /// Runs the CLI; `asDeveloper` runs it as the developer account, who asks for diagnoses that
+    /// the test's own account (the approver) then decides — never the same person.
+    static func cli(
+        _ daemon: DaemonProcess, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60, asDeveloper: Bool = false
+    ) throws -> (code: Int32?, stdout: String, stderr: String) {
         var env = ["SRE_DIAGNOSE_URL": "http://127.0.0.1:\(daemon.port)", "HOME": daemon.directory.path]
         env.merge(environment) { _, new in new }
-        let child = try ChildProcess(TestEnvironment.binary("sre-diagnose"), arguments, environment: env, removingEnvironment: ["SRE_DIAGNOSE_TOKEN", "NO_COLOR"], directory: daemon.directory, name: "cli")
+        let command = asDeveloper
+            ? TestEnvironment.asDeveloper(TestEnvironment.binary("sre-diagnose"), arguments)
+            : (TestEnvironment.binary("sre-diagnose"), arguments)
+        let child = try ChildProcess(command.0, command.1, environment: env, removingEnvironment: ["SRE_DIAGNOSE_TOKEN", "NO_COLOR"], directory: daemon.directory, name: "cli")
         let code = child.wait(timeout: timeout)
         return (code, child.stdout, child.stderr)
     }
@@ -51,7 +58,7 @@ import Testing
         defer { daemon.cleanUp() }
 
         // diagnose without following: the session id, or the API's JSON with --json.
-        let started = try Self.cli(daemon, ["diagnose", "Checkout fails: database connection errors", "--env", "two", "--context", "service=api-gateway", "--no-follow", "--json"])
+        let started = try Self.cli(daemon, ["diagnose", "Checkout fails: database connection errors", "--env", "two", "--context", "service=api-gateway", "--no-follow", "--json"], asDeveloper: true)
         #expect(started.code == 0, "\(started.stderr)")
         let accepted = Self.object(started.stdout)
         let id = try #require(accepted["session_id"] as? String, "\(started.stdout)")
@@ -145,12 +152,16 @@ import Testing
         defer { daemon.cleanUp() }
         let cli = TestEnvironment.binary("sre-diagnose")
         func follow(_ input: String, environment: [String: String]) throws -> (Int32?, String) {
-            // `script` gives the CLI a pseudo-terminal; the answers are typed into it.
+            // The developer asks; the approver follows the session with `watch` in a terminal
+            // and decides at its prompt. `script` gives the CLI a pseudo-terminal; the answers
+            // are typed into it.
+            let accepted = try daemon.post("/diagnose", ["problem": "Database connection failures in production", "environment": "two"])
+            let id = try #require(accepted.json["session_id"] as? String, "\(accepted.text)")
             let pipe = Pipe()
             var env = ["SRE_DIAGNOSE_URL": "http://127.0.0.1:\(daemon.port)", "SRE_DIAGNOSE_TOKEN": Self.token, "TERM": "xterm-256color", "COLUMNS": "120"]
             env.merge(environment) { _, new in new }
             let child = try ChildProcess(
-                "/usr/bin/script", ["-q", "-e", "-c", "\(cli) diagnose 'Database connection failures in production' --env two", "/dev/null"],
+                "/usr/bin/script", ["-q", "-e", "-c", "\(cli) watch \(id)", "/dev/null"],
                 environment: env, removingEnvironment: ["NO_COLOR"], directory: daemon.directory, name: "script", stdin: pipe.fileHandleForReading
             )
             pipe.fileHandleForWriting.write(Data(input.utf8))
@@ -183,8 +194,9 @@ import Testing
     @Test func followWithoutATerminalOrTokenSaysHowToApprove() throws {
         let daemon = try Self.start()
         defer { daemon.cleanUp() }
+        let command = TestEnvironment.asDeveloper(TestEnvironment.binary("sre-diagnose"), ["diagnose", "database errors", "--env", "two", "--follow"])
         let child = try ChildProcess(
-            TestEnvironment.binary("sre-diagnose"), ["diagnose", "database errors", "--env", "two", "--follow"],
+            command.executable, command.arguments,
             environment: ["SRE_DIAGNOSE_URL": "http://127.0.0.1:\(daemon.port)", "HOME": daemon.directory.path],
             removingEnvironment: ["SRE_DIAGNOSE_TOKEN"], directory: daemon.directory, name: "follow"
         )

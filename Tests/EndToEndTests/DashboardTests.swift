@@ -13,15 +13,19 @@ import Testing
         #expect(page.headers["content-type"]?.hasPrefix("text/html") == true)
         #expect(!page.text.contains("http://") && !page.text.contains("https://"), "no external assets")
 
-        // The page fills its form from the URL and submits it (the same handler as the button),
-        // then follows the live stream until the report is there; a screenshot is kept as a CI
-        // artifact.
+        // The page fills its form from the URL but never submits it by itself (a link from a
+        // foreign page must not start anything, `submit=1` included); the person clicks
+        // Diagnose, and the page follows the live stream until the report is there. A
+        // screenshot is kept as a CI artifact.
         let artifacts = TestEnvironment.packageRoot.appendingPathComponent("artifacts")
         try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
         let screenshot = artifacts.appendingPathComponent("dashboard.png").path
         try? FileManager.default.removeItem(atPath: screenshot)
         let url = "http://127.0.0.1:\(daemon.port)/?problem=Database%20connection%20failures&environment=local&submit=1"
         let run = try Self.drive(url, [
+            ["wait": "document.getElementById('problem').value === 'Database connection failures' && document.getElementById('environment').value === 'local'"],
+            ["eval": "new Promise(r => setTimeout(r, 1000)).then(() => fetch('/sessions')).then(r => r.json()).then(d => 'sessions before the click: ' + d.sessions.length)"],
+            ["eval": "document.getElementById('start').click(), true"],
             ["wait": "document.querySelector('.finding.sev-high[data-code=\"net.tcp_refused\"]') !== null", "timeout": 20],
             ["wait": "document.getElementById('status') && document.getElementById('status').innerText === 'completed'", "timeout": 20],
             ["wait": "document.getElementById('report') !== null"],
@@ -30,6 +34,7 @@ import Testing
         ], directory: daemon.directory)
         #expect(run.wait(timeout: 90) == 0, "\(run.stdout)")
         #expect(run.stdout.contains(#""value": true"#), "\(run.stdout)")
+        #expect(run.stdout.contains("sessions before the click: 0"), "the deep link did not submit by itself: \(run.stdout)")
 
         // The session exists in the API, started by the page.
         let sessions = try #require(try daemon.get("/sessions").json["sessions"] as? [[String: Any]])
@@ -63,5 +68,33 @@ import Testing
         #expect(run.wait(timeout: 90) == 0, "\(run.stdout)")
         let audit = try #require(try daemon.get("/sessions/\(id)/audit").json["entries"] as? [[String: Any]])
         #expect(audit.contains { $0["action"] as? String == "approved" && $0["actor"] as? String == "alice" }, "\(audit)")
+    }
+
+    /// A payload that breaks out of text and attributes, in every field the page shows: the
+    /// problem, context, check name, code, title, remediation and output. The page must show it
+    /// as text: no element is created from it and no script runs.
+    @Test func hostileTextInEveryFieldStaysText() throws {
+        let payload = #""'><img src=x onerror="window.__xss=1">`${1}"#
+        let directory = try TestEnvironment.makeTemporaryDirectory("xss")
+        let check: [String: Any] = [
+            "name": "check \(payload)", "domain": "host", "command": "sh", "args": ["-c", "echo 'output \(payload.replacingOccurrences(of: "'", with: "'\\''"))'; exit 3"],
+            "code": "custom.xss\(payload)", "title": "title \(payload)", "remediation": "fix \(payload)", "severity": "high",
+        ]
+        let environments = ["hostile": ["checks": [check]]]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: environments), as: UTF8.self)
+        let daemon = try DaemonProcess(config: "environments: \(json)\n", directory: directory)
+        defer { daemon.cleanUp() }
+        let accepted = try daemon.post("/diagnose", ["problem": "problem \(payload)", "environment": "hostile", "context": ["service": "svc \(payload)"]])
+        #expect(accepted.status == 202, "\(accepted.text)")
+        let id = try #require(accepted.json["session_id"] as? String)
+        _ = try SessionAPITests.waitForStatus(daemon, id) { $0 == "completed" }
+        let run = try Self.drive("http://127.0.0.1:\(daemon.port)/#session=\(id)", [
+            ["wait": "document.querySelector('#report') !== null", "timeout": 20],
+            ["eval": "JSON.stringify({imgs: document.querySelectorAll('img').length, xss: window.__xss === undefined ? 0 : 1, shown: (document.body.innerText.match(/<img src=x/g) || []).length})"],
+        ], directory: daemon.directory)
+        #expect(run.wait(timeout: 90) == 0, "\(run.stdout)")
+        #expect(run.stdout.contains(#"{\"imgs\":0,\"xss\":0"#), "\(run.stdout)")
+        let shown = run.stdout.components(separatedBy: #"\"shown\":"#).dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
+        #expect(shown >= 4, "the payload is shown as text in the problem, the finding and the report (\(shown)): \(run.stdout)")
     }
 }

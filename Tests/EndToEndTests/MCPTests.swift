@@ -9,8 +9,11 @@ import Testing
     @Test func pythonSDKClientDiagnosesAndReadsTheReportButCannotApprove() throws {
         let daemon = try CLITests.start()
         defer { daemon.cleanUp() }
+        // The IDE runs the MCP server as the developer; the human approver is someone else.
+        let launcher = TestEnvironment.asDeveloper("", []).arguments.dropLast()
         let client = try ChildProcess(
-            "/usr/bin/env", ["python3", TestEnvironment.fixture("mcp_client.py"), TestEnvironment.binary("sre-diagnose"), "http://127.0.0.1:\(daemon.port)", CLITests.token],
+            "/usr/bin/env",
+            ["python3", TestEnvironment.fixture("mcp_client.py"), TestEnvironment.binary("sre-diagnose"), "http://127.0.0.1:\(daemon.port)", CLITests.token, "/usr/bin/setpriv"] + launcher,
             directory: daemon.directory, name: "mcp-client"
         )
         #expect(client.wait(timeout: 120) == 0, "\(client.stderr.suffix(4000))")
@@ -37,7 +40,7 @@ import Testing
         #expect((out["report_before_approval"] as? String)?.contains("not ready yet") == true)
 
         // No approve tool, and the server ignored the approver token in its environment: the
-        // request was made as the loopback requester, so alice could approve it.
+        // request was made as the developer's account, so alice (another person) could approve it.
         #expect((out["approve_tool"] as? [String: Any])?["is_error"] as? Bool == true)
         #expect(out["status_before"] as? String == "awaiting_approval")
         #expect((out["status_text_before"] as? String)?.contains("Ask the user to run: sre-diagnose approve \(id)") == true)

@@ -44,9 +44,18 @@ def item_for(vault_name, item_name):
     return item
 
 
+def positional(arguments):
+    """Arguments that are not flags, as cobra (op's parser) reads them: a `--` ends the flags,
+    and a value starting with '-' before it would be taken as a flag."""
+    if "--" in arguments:
+        cut = arguments.index("--")
+        return [a for a in arguments[:cut] if not a.startswith("-")] + arguments[cut + 1:]
+    return [a for a in arguments if not a.startswith("-")]
+
+
 if args[:1] == ["read"]:
     newline = "--no-newline" not in args
-    ref = [a for a in args[1:] if not a.startswith("--")][0]
+    ref = positional(args[1:])[0]
     if not ref.startswith("op://"):
         fail("secret reference must start with op://")
     attribute = None
@@ -72,8 +81,8 @@ if args[:1] == ["read"]:
         sys.exit(0)
     fail(f'could not find field "{field_name}" on item "{parts[1]}"')
 elif args[:2] == ["item", "get"]:
-    item_name = args[2]
     vault_name = args[args.index("--vault") + 1]
+    item_name = [a for a in positional(args[2:]) if a != vault_name and a != "json"][0]
     print(json.dumps(item_for(vault_name, item_name)))
 else:
     fail("unsupported command: " + " ".join(args), 2)

@@ -35,7 +35,11 @@ def approve(url, session_id, token):
 
 async def main():
     binary, url, token = sys.argv[1:4]
-    params = StdioServerParameters(command=binary, args=["mcp"],
+    # Optional: a command that runs the server as another account (the developer, as an IDE
+    # would), e.g. setpriv --reuid=… --: the human who approves is then a different person.
+    launcher = sys.argv[4:]
+    command, args = (launcher[0], launcher[1:] + [binary, "mcp"]) if launcher else (binary, ["mcp"])
+    params = StdioServerParameters(command=command, args=args,
                                    env={"SRE_DIAGNOSE_URL": url, "SRE_DIAGNOSE_TOKEN": token, "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
     out = {}
     async with stdio_client(params) as (read, write):

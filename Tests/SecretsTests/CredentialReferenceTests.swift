@@ -30,7 +30,7 @@ import Testing
         ("cred://a/b", "systemd credential name"),
         ("env://1ABC", "environment variable name"),
         ("file://relative/path", "absolute path"),
-        ("file:///etc/../shadow", "may not contain .."),
+        ("file:///etc/../shadow", "may not contain . or .. components"),
         ("vault://x", "unknown scheme"),
     ])
     func malformedReferencesSayWhy(text: String, reason: String) {

@@ -15,7 +15,8 @@ public final class DaemonProcess: @unchecked Sendable {
         environment: [String: String] = [:],
         directory: TemporaryDirectory? = nil,
         port: Int? = nil,
-        waitForHealth: Bool = true
+        waitForHealth: Bool = true,
+        wrapper: [String] = []
     ) throws {
         let directory = try directory ?? TestEnvironment.makeTemporaryDirectory("sred")
         self.directory = directory
@@ -24,9 +25,11 @@ public final class DaemonProcess: @unchecked Sendable {
         let configPath = try directory.write("config.yaml", config)
         var env = environment
         env["SRE_TEST_MARKER"] = "1"
+        // `wrapper`: a command that starts the daemon (e.g. prlimit with a lower fd limit).
+        let command = [TestEnvironment.binary("sre-diagnosed"), "--config", configPath, "--listen", "127.0.0.1:\(port)", "--state-directory", directory.file("state"), "--log-target", "stderr"] + arguments
+        let invocation = wrapper + command
         child = try ChildProcess(
-            TestEnvironment.binary("sre-diagnosed"),
-            ["--config", configPath, "--listen", "127.0.0.1:\(port)", "--state-directory", directory.file("state"), "--log-target", "stderr"] + arguments,
+            invocation[0], Array(invocation.dropFirst()),
             environment: env,
             removingEnvironment: ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "JOURNAL_STREAM", "WATCHDOG_USEC"],
             directory: directory,
@@ -51,12 +54,12 @@ public final class DaemonProcess: @unchecked Sendable {
         self.directory = directory
     }
 
-    public func get(_ path: String, headers: [String: String] = [:]) throws -> HTTPResult {
-        try TestHTTPClient.request(target, "GET", path, headers: headers)
+    public func get(_ path: String, headers: [String: String] = [:], as account: TestAccount = .automatic) throws -> HTTPResult {
+        try TestHTTPClient.request(target, "GET", path, headers: headers, uid: account.uid(headers))
     }
 
-    public func post(_ path: String, _ object: Any, headers: [String: String] = [:]) throws -> HTTPResult {
-        try TestHTTPClient.json(target, "POST", path, object, headers: headers)
+    public func post(_ path: String, _ object: Any, headers: [String: String] = [:], as account: TestAccount = .automatic) throws -> HTTPResult {
+        try TestHTTPClient.json(target, "POST", path, object, headers: headers, uid: account.uid(headers))
     }
 
     /// SIGTERM and wait; returns the exit status.
@@ -70,5 +73,26 @@ public final class DaemonProcess: @unchecked Sendable {
     public func cleanUp(keepDirectory: Bool = false) {
         child.stop()
         if !keepDirectory { directory.remove() }
+    }
+}
+
+/// The local account a test's TCP request comes from. The daemon refuses an approval by the
+/// requester's own account, so tests act as two people: a developer (`nobody`, no token) who
+/// asks, and an approver (the test's own account, with a token) who decides.
+public enum TestAccount: Sendable {
+    /// The developer without an `Authorization` header, the test's own account with one.
+    case automatic
+    /// The test process's own account.
+    case own
+    case uid(UInt32)
+
+    public static let developerUID: UInt32 = 65534
+
+    func uid(_ headers: [String: String]) -> UInt32? {
+        switch self {
+        case .automatic: headers.keys.contains { $0.lowercased() == "authorization" } ? nil : Self.developerUID
+        case .own: nil
+        case .uid(let uid): uid
+        }
     }
 }

@@ -18,6 +18,13 @@ public enum TestEnvironment {
         binDirectory.appendingPathComponent(name).path
     }
 
+    /// `executable arguments` run as the developer account (``TestAccount/developerUID``,
+    /// `nobody`), for a client that must not be the same person as the test's approver.
+    public static func asDeveloper(_ executable: String, _ arguments: [String]) -> (executable: String, arguments: [String]) {
+        let uid = TestAccount.developerUID
+        return ("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--", executable] + arguments)
+    }
+
     /// A fresh private directory under /tmp with a short path (Unix socket paths must stay
     /// under 108 bytes). Removed by `TemporaryDirectory.remove()`.
     public static func makeTemporaryDirectory(_ prefix: String = "sre") throws -> TemporaryDirectory {

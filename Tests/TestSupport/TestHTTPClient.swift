@@ -1,3 +1,4 @@
+import CShims
 import Foundation
 
 /// Where a test talks HTTP to: a loopback TCP port or a Unix socket path.
@@ -49,11 +50,14 @@ public enum TestHTTPClient {
         _ path: String,
         headers: [String: String] = [:],
         body: Data? = nil,
-        timeout: Double = 20
+        timeout: Double = 20,
+        uid: UInt32? = nil,
+        source: String? = nil
     ) throws -> HTTPResult {
-        let socket = try RawSocket.connect(target, timeout: timeout)
+        let socket = try RawSocket.connect(target, timeout: timeout, uid: uid, source: source)
         defer { socket.close() }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nConnection: close\r\n"
+        if !headers.keys.contains(where: { $0.lowercased() == "host" }) { head += "Host: localhost\r\n" }
         var allHeaders = headers
         if let body {
             allHeaders["Content-Length"] = String(body.count)
@@ -70,10 +74,10 @@ public enum TestHTTPClient {
 
     /// JSON-encodes `object` (a dictionary) as the body.
     public static func json(
-        _ target: HTTPTarget, _ method: String, _ path: String, _ object: Any, headers: [String: String] = [:]
+        _ target: HTTPTarget, _ method: String, _ path: String, _ object: Any, headers: [String: String] = [:], uid: UInt32? = nil, source: String? = nil
     ) throws -> HTTPResult {
         let data = try JSONSerialization.data(withJSONObject: object)
-        return try request(target, method, path, headers: headers, body: data)
+        return try request(target, method, path, headers: headers, body: data, uid: uid, source: source)
     }
 
     static func parse(_ raw: Data) throws -> HTTPResult {
@@ -114,11 +118,27 @@ public final class RawSocket: @unchecked Sendable {
 
     init(fd: Int32) { self.fd = fd }
 
-    public static func connect(_ target: HTTPTarget, timeout: Double = 20) throws -> RawSocket {
+    /// - Parameter uid: for TCP, the local account the kernel reports as the socket's owner
+    ///   (the daemon's identity of the caller); nil is this process's own.
+    /// - Parameter source: for TCP, a loopback address to connect from (127.0.0.2, …).
+    public static func connect(_ target: HTTPTarget, timeout: Double = 20, uid: UInt32? = nil, source: String? = nil) throws -> RawSocket {
         let fd: Int32
         switch target {
         case .tcp(let port):
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            fd = uid.map { sre_socket_as_uid(AF_INET, Int32(SOCK_STREAM.rawValue), $0) } ?? socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw TestHTTPError.connect("socket: \(String(cString: strerror(errno)))") }
+            if let source {
+                var local = sockaddr_in()
+                local.sin_family = sa_family_t(AF_INET)
+                local.sin_addr.s_addr = inet_addr(source)
+                let bound = withUnsafePointer(to: &local) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                guard bound == 0 else {
+                    Glibc.close(fd)
+                    throw TestHTTPError.connect("bind \(source): \(String(cString: strerror(errno)))")
+                }
+            }
             // connect(2) honours SO_SNDTIMEO: never block forever on a silent listener.
             var sendTimeout = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))

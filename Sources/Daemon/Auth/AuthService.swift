@@ -5,13 +5,32 @@ import Secrets
 
 /// How a request reached the daemon.
 public enum Peer: Sendable, Equatable {
-    case tcp(address: String?)
+    /// `uid`: the owner of the client's socket, for a loopback connection (``TCPPeerOwner``).
+    case tcp(address: String?, uid: UInt32?)
     case unix(PeerCredentials?)
+
+    var transport: Identity.Transport {
+        if case .unix = self { return .unix }
+        return .tcp
+    }
+
+    /// The local account on the other end, when the kernel said.
+    var uid: UInt32? {
+        switch self {
+        case .tcp(_, let uid): uid
+        case .unix(let credentials): credentials?.uid
+        }
+    }
 }
 
 /// Decides who a request comes from: a bearer token from `auth.approvers`/`auth.requesters`
-/// (kept only as SHA-256 hashes, compared in constant time), else the Unix socket peer's uid,
-/// else "loopback" for local TCP clients when no requester tokens are configured.
+/// (kept only as SHA-256 hashes, compared in constant time), else the local account the kernel
+/// reports for the connection. Without a token:
+/// - the Unix socket: root and members of `auth.unix_socket_approver_group` are approvers; other
+///   accounts are requesters, unless requester tokens are configured (then they need one);
+/// - loopback TCP: a requester (never an approver: a browser reaches TCP, not the socket), unless
+///   requester tokens are configured;
+/// - anything else: anonymous (only `/health`, `/metrics` and static files).
 public struct AuthService: Sendable {
     struct Token: Sendable {
         let name: String
@@ -64,20 +83,25 @@ public struct AuthService: Sendable {
             var match: Token?
             for token in tokens where Self.constantTimeEqual(token.hash, hash) { match = token }
             guard let match else { return .failure(.unauthenticated("invalid token")) }
-            return .success(Identity(name: match.name, role: match.role))
+            return .success(Identity(name: match.name, role: match.role, uid: peer.uid, transport: peer.transport, byToken: true))
         }
         switch peer {
         case .unix(let credentials?):
-            let user = Self.userName(uid: credentials.uid)
-            let name = "unix:\(user)"
             let approver = credentials.uid == 0 || (approverGroup.map { Self.isMember(uid: credentials.uid, gid: credentials.gid, group: $0) } ?? false)
-            return .success(Identity(name: name, role: approver ? .approver : .requester))
+            guard approver || !requesterTokensRequired else { return .success(nil) }
+            return .success(Identity(name: Self.personName(uid: credentials.uid), role: approver ? .approver : .requester, uid: credentials.uid, transport: .unix))
         case .unix(nil):
             return .success(nil)
-        case .tcp(let address):
+        case .tcp(let address, let uid):
             guard !requesterTokensRequired, let address, Self.isLoopback(address) else { return .success(nil) }
-            return .success(Identity(name: "loopback", role: .requester))
+            return .success(Identity(name: uid.map(Self.personName) ?? Identity.anonymousName, role: .requester, uid: uid, transport: .tcp))
         }
+    }
+
+    /// `user:<login>` for an account with a passwd entry, else `uid:<n>`.
+    static func personName(uid: UInt32) -> String {
+        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid:\(uid)" }
+        return "user:\(String(cString: name))"
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

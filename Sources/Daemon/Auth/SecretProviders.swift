@@ -6,8 +6,10 @@ import Secrets
 /// service-account or Connect token) are read at start-up, kept in memory only, and added to the
 /// log scrubber.
 enum SecretProviders {
-    static func make(_ config: DaemonConfig.Secrets, scrubber: SecretScrubber) async throws -> [any SecretProvider] {
-        var providers: [any SecretProvider] = [SystemdCredentialProvider(), EnvironmentSecretProvider(), FileSecretProvider()]
+    static func make(_ config: DaemonConfig.Secrets, daemonOwn: Set<String> = [], scrubber: SecretScrubber) async throws -> [any SecretProvider] {
+        var providers: [any SecretProvider] = [
+            SystemdCredentialProvider(), EnvironmentSecretProvider(reserved: daemonOwn), FileSecretProvider(directories: config.fileDirectories),
+        ]
         switch config.onePasswordMode {
         case .none:
             break
@@ -43,6 +45,19 @@ enum SecretProviders {
         } catch {
             throw ConfigError(source: "config", key: key, reason: "cannot read \(reference): \((error as? SecretError)?.reason ?? "unreadable")")
         }
+    }
+}
+
+extension DaemonConfig {
+    /// Environment variables that hold the daemon's own secrets (`env://` references of its
+    /// tokens and keys): a session's `env://` reference may never name one.
+    var daemonSecretVariables: Set<String> {
+        let references = auth.approvers.map(\.token) + auth.requesters.map(\.token)
+            + [secrets.onePasswordServiceAccountToken, secrets.onePasswordConnectToken, llm.apiKey].compactMap { $0 }
+        return Set(references.compactMap { reference in
+            if case .environment(let name) = reference { return name }
+            return nil
+        })
     }
 }
 

@@ -7,7 +7,9 @@ public enum ConfigLoader {
     /// Environment variables that override one scalar key each. The name is the key path in
     /// upper case with `.` → `_` (`runners.max_concurrent` → `SRE_DIAGNOSE_RUNNERS_MAX_CONCURRENT`).
     static let overridableKeys = [
-        "server.listen", "server.max_body_bytes", "server.diagnose_rate_per_minute",
+        "server.listen", "server.max_body_bytes", "server.diagnose_rate_per_minute", "server.diagnose_rate_per_minute_total",
+        "server.max_open_sessions", "server.max_open_sessions_per_identity", "server.max_connections",
+        "server.idle_timeout", "server.header_timeout", "server.body_timeout",
         "runners.max_concurrent", "runners.deadline", "runners.kill_grace", "runners.executable",
         "approval.timeout",
         "storage.state_directory", "storage.runtime_directory", "storage.retention_days",
@@ -79,7 +81,19 @@ public enum ConfigLoader {
             }
             config.server.maxBodyBytes = try server.int("max_body_bytes", in: 1024...(64 << 20)) ?? config.server.maxBodyBytes
             config.server.diagnoseRatePerMinute = try server.int("diagnose_rate_per_minute", in: 1...100_000) ?? config.server.diagnoseRatePerMinute
+            config.server.diagnoseRatePerMinuteTotal = try server.int("diagnose_rate_per_minute_total", in: 1...1_000_000) ?? config.server.diagnoseRatePerMinuteTotal
+            config.server.maxOpenSessions = try server.int("max_open_sessions", in: 1...100_000) ?? config.server.maxOpenSessions
+            config.server.maxOpenSessionsPerIdentity = try server.int("max_open_sessions_per_identity", in: 1...100_000) ?? config.server.maxOpenSessionsPerIdentity
             config.server.idleTimeout = try server.duration("idle_timeout", in: .seconds(1)...(.seconds(3600))) ?? config.server.idleTimeout
+            config.server.headerTimeout = try server.duration("header_timeout", in: .milliseconds(100)...(.seconds(600))) ?? config.server.headerTimeout
+            config.server.bodyTimeout = try server.duration("body_timeout", in: .milliseconds(100)...(.seconds(3600))) ?? config.server.bodyTimeout
+            config.server.maxConnections = try server.int("max_connections", in: 16...1_000_000) ?? config.server.maxConnections
+            if let hosts = try server.strings("allowed_hosts") {
+                for host in hosts where host.isEmpty || host.contains(where: { $0 == "/" || $0 == ":" || $0 == " " || $0 == "@" }) {
+                    throw server.error("allowed_hosts", "\"\(host)\" is not a host name")
+                }
+                config.server.allowedHosts = hosts
+            }
             try server.finish()
         }
 
@@ -125,6 +139,12 @@ public enum ConfigLoader {
             }
             config.secrets.allowEnvRefs = try secrets.bool("allow_env_refs") ?? false
             config.secrets.allowFileRefs = try secrets.bool("allow_file_refs") ?? false
+            if let directories = try secrets.strings("file_directories") {
+                for directory in directories where !directory.hasPrefix("/") {
+                    throw secrets.error("file_directories", "\"\(directory)\" is not an absolute path")
+                }
+                config.secrets.fileDirectories = directories
+            }
             config.secrets.resolveTimeout = try secrets.duration("resolve_timeout", in: .seconds(1)...(.seconds(300))) ?? config.secrets.resolveTimeout
             try secrets.finish()
         }

@@ -27,9 +27,22 @@ public struct DaemonConfig: Sendable {
     public struct Server: Sendable {
         public var listen: [ListenAddress] = [.tcp(host: "127.0.0.1", port: 32100)]
         public var maxBodyBytes = 65536
-        /// Diagnoses a single client may start per minute.
+        /// Diagnoses one person (token, or local account) may start per minute.
         public var diagnoseRatePerMinute = 30
+        /// Diagnoses all callers together may start per minute.
+        public var diagnoseRatePerMinuteTotal = 120
+        /// Sessions not yet finished (running or awaiting approval), per person and in total.
+        public var maxOpenSessionsPerIdentity = 10
+        public var maxOpenSessions = 100
         public var idleTimeout: Duration = .seconds(75)
+        /// A request's head must arrive this long after the connection opens.
+        public var headerTimeout: Duration = .seconds(10)
+        /// A request's body must arrive this long after its head.
+        public var bodyTimeout: Duration = .seconds(30)
+        /// Open connections at most (the daemon also keeps this below its file-descriptor limit).
+        public var maxConnections = 4096
+        /// Host names (besides localhost and IP addresses) the API answers to.
+        public var allowedHosts: [String] = []
     }
 
     public struct Runners: Sendable {
@@ -68,6 +81,8 @@ public struct DaemonConfig: Sendable {
         public var onePasswordConnectToken: CredentialReference?
         public var allowEnvRefs = false
         public var allowFileRefs = false
+        /// When set, `file://` references must lie below one of these directories.
+        public var fileDirectories: [String] = []
         public var resolveTimeout: Duration = .seconds(15)
     }
 

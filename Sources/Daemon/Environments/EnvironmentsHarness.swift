@@ -1,5 +1,7 @@
 import DiagnosisModel
 import Hummingbird
+import Foundation
+import Redaction
 
 /// `GET /environments`: what can be diagnosed where (names, domains, targets and credential
 /// references — never secrets). The MCP server's `list_environments` reads it.
@@ -24,6 +26,8 @@ struct EnvironmentsHarness {
         let entries = environments.keys.sorted().compactMap { name in
             environments[name].map { EnvironmentList.Entry(name: name, domains: $0.domains, inventory: $0) }
         }
-        return try JSONResponse.make(EnvironmentList(environments: entries))
+        // An endpoint written with its password (`https://user:pass@host`) is shown without it.
+        let text = String(decoding: try JSONResponse.encoder.encode(EnvironmentList(environments: entries)), as: UTF8.self)
+        return JSONResponse.make(data: Data(Redactor.strippingURLUserinfo(text).utf8))
     }
 }

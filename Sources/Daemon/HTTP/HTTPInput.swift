@@ -18,8 +18,13 @@ enum HTTPInput {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: context.maxUploadSize)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, code: "body_too_large", message: "the body is larger than \(context.maxUploadSize) bytes (server.max_body_bytes)")
+        } catch {
+            // The client went away (or was cut off by the body deadline) mid-body: its business,
+            // not the daemon's error.
+            context.logger.debug("request body not received: \(error)")
+            throw APIError.badRequest("the request body did not arrive completely", code: "incomplete_body")
         }
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("the body is empty; expected a JSON object") }
         // Only a JSON object is a valid body (a number, string or array is not).
@@ -60,7 +65,9 @@ extension SessionError {
         case .conflict(let message): .conflict(message)
         case .forbidden(let message): APIError(.forbidden, code: "forbidden", message: message)
         case .rateLimited(let seconds):
-            APIError(.tooManyRequests, code: "rate_limited", message: "too many diagnoses from this client; retry in \(seconds) s", headers: [.retryAfter: String(seconds)])
+            APIError(.tooManyRequests, code: "rate_limited", message: "too many diagnoses started; retry in \(seconds) s", headers: [.retryAfter: String(seconds)])
+        case .tooManyOpen(let message):
+            APIError(.tooManyRequests, code: "too_many_sessions", message: message, headers: [.retryAfter: "60"])
         }
     }
 }

@@ -1,7 +1,8 @@
 import Hummingbird
 import NIOCore
 
-/// Works out who is calling (bearer token, Unix peer uid, loopback) before any route runs.
+/// Works out who is calling (bearer token, the local account behind a Unix or loopback TCP
+/// connection) before any route runs.
 struct IdentityMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
     let auth: AuthService
@@ -12,7 +13,8 @@ struct IdentityMiddleware: RouterMiddleware {
         if context.channel.remoteAddress?.protocol == .unix || context.channel.localAddress?.protocol == .unix {
             peer = .unix(await context.channel.peerCredentials())
         } else {
-            peer = .tcp(address: context.channel.remoteAddress?.ipAddress)
+            let remote = context.channel.remoteAddress
+            peer = .tcp(address: remote?.ipAddress, uid: TCPPeerOwner.uid(remote: remote, local: context.channel.localAddress))
         }
         switch auth.identify(authorization: request.headers[.authorization], peer: peer) {
         case .success(let identity): context.identity = identity

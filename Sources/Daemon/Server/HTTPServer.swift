@@ -4,7 +4,9 @@ import Logging
 import NIOCore
 import NIOExtras
 import NIOPosix
+import NIOHTTPTypes
 import ServiceLifecycle
+import Synchronization
 import Systemd
 
 /// One socket the API is served on.
@@ -36,6 +38,7 @@ public actor HTTPServer: Service {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onReady: @Sendable ([String]) async -> Void
+    private let gate: ConnectionGate
     /// One per listener: a helper tracks the connections of a single server channel.
     private var quiescingHelpers: [ServerQuiescingHelper] = []
 
@@ -45,9 +48,11 @@ public actor HTTPServer: Service {
         listeners: [Listener],
         childChannel: HTTP1Channel,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        maxConnections: Int = 4096,
         logger: Logger,
         onReady: @escaping @Sendable ([String]) async -> Void
     ) {
+        self.gate = ConnectionGate(limit: maxConnections)
         self.listeners = listeners
         self.childChannel = childChannel
         self.group = group
@@ -75,6 +80,7 @@ public actor HTTPServer: Service {
 
         let childChannel = self.childChannel
         let logger = self.logger
+        let gate = self.gate
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { listenersGroup in
                 for channel in channels {
@@ -83,7 +89,14 @@ public actor HTTPServer: Service {
                             do {
                                 try await channel.executeThenClose { inbound in
                                     for try await connection in inbound {
-                                        connections.addTask { await childChannel.handle(value: connection, logger: logger) }
+                                        guard gate.enter() else {
+                                            connections.addTask { await Self.refuse(connection, logger: logger) }
+                                            continue
+                                        }
+                                        connections.addTask {
+                                            await childChannel.handle(value: connection, logger: logger)
+                                            gate.leave()
+                                        }
                                     }
                                 }
                             } catch {
@@ -95,6 +108,20 @@ public actor HTTPServer: Service {
             }
         } onGracefulShutdown: {
             Task { await self.drain() }
+        }
+    }
+
+    /// Over the connection limit: a clear JSON 503 instead of a hang, then close.
+    private static func refuse(_ connection: HTTP1Channel.Value, logger: Logger) async {
+        logger.warning("connection refused: too many open connections (server.max_connections)")
+        let body = ByteBuffer(string: #"{"error":{"code":"too_many_connections","message":"the daemon has too many open connections; retry shortly"}}"#)
+        let head = HTTPResponse(status: .serviceUnavailable, headerFields: [
+            .contentType: "application/json", .contentLength: String(body.readableBytes), .connection: "close", .retryAfter: "1",
+        ])
+        try? await connection.executeThenClose { _, outbound in
+            try await outbound.write(.head(head))
+            try await outbound.write(.body(body))
+            try await outbound.write(.end(nil))
         }
     }
 
@@ -125,7 +152,12 @@ public actor HTTPServer: Service {
                 }
             }
         let initializer: @Sendable (any Channel) -> EventLoopFuture<HTTP1Channel.Value> = { channel in
-            childChannel.setup(channel: channel, logger: logger)
+            do {
+                try channel.pipeline.syncOperations.addHandler(ParserErrorBodyHandler())
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+            return childChannel.setup(channel: channel, logger: logger)
         }
         switch listener {
         case .inherited(let socket):
@@ -155,3 +187,41 @@ public actor HTTPServer: Service {
 }
 
 import Foundation
+
+/// Counts open connections against a limit kept below the file-descriptor limit, so a flood
+/// gets 503s rather than starving the daemon of descriptors (and `/health` of answers).
+final class ConnectionGate: Sendable {
+    private let open = Mutex(0)
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func enter() -> Bool {
+        open.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { open.withLock { $0 -= 1 } }
+
+    var count: Int { open.withLock { $0 } }
+}
+
+/// The connection limit that fits the process's descriptors: the soft `RLIMIT_NOFILE` is raised
+/// to the hard one (as systemd expects of services), and `reserve` descriptors are kept for
+/// runners, the database and the journal.
+enum DescriptorBudget {
+    static func connectionLimit(configured: Int, reserve: Int = 128) -> (limit: Int, descriptors: Int) {
+        var limits = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limits) == 0 else { return (configured, 0) }
+        if limits.rlim_cur < limits.rlim_max {
+            var raised = limits
+            raised.rlim_cur = limits.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limits = raised }
+        }
+        let descriptors = limits.rlim_cur == rlim_t.max ? Int.max : Int(clamping: limits.rlim_cur)  // RLIM_INFINITY
+        return (max(16, min(configured, descriptors - reserve)), descriptors == Int.max ? 0 : descriptors)
+    }
+}

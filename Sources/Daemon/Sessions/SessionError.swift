@@ -8,4 +8,6 @@ public enum SessionError: Error, Sendable, Equatable {
     /// Not allowed for this identity (403).
     case forbidden(String)
     case rateLimited(retryAfterSeconds: Int)
+    /// Too many unfinished sessions for this person (or in total) (429).
+    case tooManyOpen(String)
 }

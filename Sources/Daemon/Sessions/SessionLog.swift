@@ -88,11 +88,11 @@ struct SessionLogClosed: Error {
     let status: SessionStatus
 }
 
-/// Applies a redactor to every free-text field of an event.
+/// Applies a redactor to every free-text field of an event, and strips the userinfo of every
+/// URL in them (`https://user:pass@host` → `https://host`).
 enum EventRedaction {
     static func redact(_ body: SessionEvent.Body, with redactor: Redactor) -> SessionEvent.Body {
-        guard !redactor.isEmpty else { return body }
-        let scrub = redactor.redact
+        let scrub: (String) -> String = { text in Redactor.strippingURLUserinfo(redactor.isEmpty ? text : redactor.redact(text)) }
         switch body {
         case .finding(let finding):
             return .finding(finding.mapStrings(scrub))

@@ -89,7 +89,10 @@ struct SessionRun: Sendable {
             )
             let pending = await service.openApproval(request, for: session)
             try await log.append(.approvalRequested(request))
-            try await service.audit(AuditEntry(sessionID: record.id, requestID: request.requestID, action: .requested, actor: record.requester, references: request.references, at: now))
+            try await service.audit(AuditEntry(
+                sessionID: record.id, requestID: request.requestID, action: .requested, actor: record.requester,
+                uid: session.requester.uid, transport: session.requester.transport.rawValue, references: request.references, at: now
+            ))
             logger.notice(
                 "approval requested for \(request.references.joined(separator: ", "))",
                 metadata: [LogKey.messageID: "\(MessageID.approvalRequested)"]
@@ -108,6 +111,7 @@ struct SessionRun: Sendable {
             }
             try await service.audit(AuditEntry(
                 sessionID: record.id, requestID: request.requestID, action: action, actor: decision.approver ?? "system",
+                uid: pending.decidedBy?.uid, transport: pending.decidedBy?.transport.rawValue,
                 references: decision.outcome == .denied || decision.outcome == .expired ? decision.deniedReferences : decision.approvedReferences,
                 comment: decision.comment, at: decision.decidedAt
             ))

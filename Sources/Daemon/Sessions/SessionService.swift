@@ -16,6 +16,9 @@ public actor SessionService {
         public var runnerDeadline: Duration
         /// Delay between SSE heartbeat comments.
         public var heartbeatInterval: Duration = .seconds(15)
+        /// Unfinished sessions at most, in total and per person.
+        public var maxOpenSessions = 100
+        public var maxOpenSessionsPerIdentity = 10
 
         public init(environments: [String: EnvironmentInventory], approvalTimeout: Duration, runnerDeadline: Duration) {
             self.environments = environments
@@ -33,12 +36,17 @@ public actor SessionService {
     /// A session that is still running, with what only the running engine knows.
     final class LiveSession: @unchecked Sendable {
         let log: SessionLog
+        /// Who asked: never the one who approves, whatever transport either uses.
+        let requester: Identity
         var task: Task<Void, Never>?
         var plan: DiagnosisPlan?
         var pendingApproval: PendingApproval?
         var cancelReason: String?
 
-        init(log: SessionLog) { self.log = log }
+        init(log: SessionLog, requester: Identity) {
+            self.log = log
+            self.requester = requester
+        }
     }
 
     /// An approval request that is open for decisions. It opens before the request is published,
@@ -47,14 +55,17 @@ public actor SessionService {
     /// Confined to the ``SessionService`` actor.
     final class PendingApproval: @unchecked Sendable {
         let request: ApprovalRequest
+        /// Who decided (for the audit); nil for expiry and cancellation.
+        private(set) var decidedBy: Identity?
         private var continuation: CheckedContinuation<ApprovalDecision, Never>?
         private var decision: ApprovalDecision?
 
         init(request: ApprovalRequest) { self.request = request }
 
-        func deliver(_ decision: ApprovalDecision) {
+        func deliver(_ decision: ApprovalDecision, by identity: Identity? = nil) {
             guard self.decision == nil else { return }
             self.decision = decision
+            decidedBy = identity
             continuation?.resume(returning: decision)
             continuation = nil
         }
@@ -139,6 +150,15 @@ public actor SessionService {
         guard context.count <= 50, context.allSatisfy({ $0.key.count <= 100 && $0.value.count <= 1000 }) else {
             throw SessionError.invalid("context holds at most 50 keys of up to 100 characters, values up to 1000")
         }
+        if let problem = RulePlanner.contextProblem(context, inventory: inventory) { throw SessionError.invalid(problem) }
+
+        guard live.count < settings.maxOpenSessions else {
+            throw SessionError.tooManyOpen("\(live.count) sessions are unfinished (server.max_open_sessions); wait for one to finish or cancel one")
+        }
+        let own = live.values.filter { $0.requester.name == requester.name || ($0.requester.uid != nil && $0.requester.uid == requester.uid) }.count
+        guard own < settings.maxOpenSessionsPerIdentity else {
+            throw SessionError.tooManyOpen("\(requester.name) has \(own) unfinished sessions (server.max_open_sessions_per_identity); wait for one to finish or cancel one")
+        }
 
         let now = Date()
         let record = SessionRecord(
@@ -147,7 +167,7 @@ public actor SessionService {
         )
         let created = SessionEvent(sessionID: record.id, sequence: 1, at: now, body: .created(.init(problem: problem, environment: environmentName, context: context, requester: requester.name)))
         try await store.create(record, firstEvent: created)
-        let session = LiveSession(log: SessionLog(record: record, store: store))
+        let session = LiveSession(log: SessionLog(record: record, store: store), requester: requester)
         live[record.id] = session
         metrics.sessionsStarted.increment()
         logger.notice(
@@ -247,6 +267,9 @@ public actor SessionService {
             let record = try await record(id: id)
             throw SessionError.conflict("the session already ended (\(record.status.rawValue))")
         }
+        guard identity.role == .approver || identity.name == session.requester.name || (identity.uid != nil && identity.uid == session.requester.uid) else {
+            throw SessionError.forbidden("only the requester (\(session.requester.name)) or an approver may cancel this session")
+        }
         session.cancelReason = "cancelled by \(identity.name)"
         await supervisor.cancel(sessionID: id, reason: "cancelled by \(identity.name)")
         if let pending = session.pendingApproval {
@@ -272,8 +295,11 @@ public actor SessionService {
         if let requestID = request.requestID, requestID != pending.request.requestID {
             throw SessionError.conflict("approval request \(requestID) is not the pending one (\(pending.request.requestID)); reload and decide again")
         }
-        guard approver.name != pending.request.requester else {
-            throw SessionError.forbidden("\(approver.name) requested this diagnosis and cannot approve its own credential request")
+        if approver.mayBeSamePerson(as: session.requester) {
+            let reason = session.requester.isAnonymous
+                ? "the requester's local account is unknown, so only an approver token can decide"
+                : "\(approver.name)\(approver.uid.map { " (uid \($0))" } ?? "") is, or shares the local account of, the requester \(session.requester.name)"
+            throw SessionError.forbidden("a requester cannot approve their own credential request: \(reason)")
         }
         let requested = pending.request.references
         var approved: [String] = []
@@ -295,7 +321,7 @@ public actor SessionService {
             approver: approver.name, comment: request.comment.map { String($0.prefix(1000)) }, decidedAt: Date()
         )
         session.pendingApproval = nil
-        pending.deliver(decision)
+        pending.deliver(decision, by: approver)
         return decision
     }
 

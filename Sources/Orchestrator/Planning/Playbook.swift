@@ -25,7 +25,13 @@ public struct Playbook: Codable, Sendable, Equatable {
     /// Parses and validates one playbook file.
     public static func parse(_ yaml: String, source: String) throws -> Playbook {
         let known: Set<String> = ["name", "summary", "match", "domains", "checks"]
-        if let top = try Yams.load(yaml: yaml) as? [String: Any] {
+        let parsed: Any?
+        do {
+            parsed = try Yams.load(yaml: yaml)
+        } catch {
+            throw PlaybookError(source: source, reason: "not valid YAML: \(error)")
+        }
+        if let top = parsed as? [String: Any] {
             for key in top.keys where !known.contains(key) {
                 throw PlaybookError(source: source, reason: "unknown key \"\(key)\" (known: \(known.sorted().joined(separator: ", ")))")
             }

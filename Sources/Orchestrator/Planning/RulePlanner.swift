@@ -90,8 +90,33 @@ public struct RulePlanner: Planner {
         return DiagnosisPlan(domains: domains, rationale: rationale + ".", planner: "rules", playbooks: names)
     }
 
+    /// Why `context` cannot narrow `inventory`, or nil when it can. Context only ever narrows
+    /// what the inventory already allows: a namespace it lists (or, where it lists none, a valid
+    /// namespace name), its own region. Anything else is refused rather than passed to a tool.
+    public static func contextProblem(_ context: [String: String], inventory: EnvironmentInventory) -> String? {
+        if let namespace = context["namespace"], inventory.kubernetes != nil {
+            let listed = inventory.kubernetes?.namespaces ?? []
+            if listed.isEmpty ? !isKubernetesName(namespace) : !listed.contains(namespace) {
+                return listed.isEmpty
+                    ? "context.namespace \"\(namespace.prefix(80))\" is not a Kubernetes namespace name (lower-case letters, digits and '-', at most 63)"
+                    : "context.namespace \"\(namespace.prefix(80))\" is not one of this environment's namespaces: \(listed.joined(separator: ", "))"
+            }
+        }
+        if let region = context["region"], let aws = inventory.aws, region != aws.region {
+            return "context.region \"\(region.prefix(80))\" is not this environment's region (\(aws.region))"
+        }
+        return nil
+    }
+
+    /// RFC 1123 label, as Kubernetes requires of namespace names.
+    static func isKubernetesName(_ name: String) -> Bool {
+        guard (1...63).contains(name.count), let first = name.first, let last = name.last, first != "-", last != "-" else { return false }
+        return name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+    }
+
     /// Context narrows the inventory: `service` picks matching log units and files,
-    /// `namespace` the Kubernetes namespaces, `region` the AWS region.
+    /// `namespace` the Kubernetes namespaces, `region` the AWS region (only as
+    /// ``contextProblem(_:inventory:)`` allows).
     static func applyingContext(_ context: [String: String], to inventory: EnvironmentInventory) -> EnvironmentInventory {
         var inventory = inventory
         if let service = context["service"]?.lowercased(), var logs = inventory.logs {
@@ -101,6 +126,7 @@ public struct RulePlanner: Planner {
             if !files.isEmpty { logs.files = files }
             inventory.logs = logs
         }
+        if contextProblem(context, inventory: inventory) != nil { return inventory }
         if let namespace = context["namespace"], var kubernetes = inventory.kubernetes {
             kubernetes.namespaces = [namespace]
             inventory.kubernetes = kubernetes

@@ -78,7 +78,7 @@ struct Kubectl {
     /// `kubectl get <kind> -n <namespace> -o json` → items.
     func items(_ kind: String, namespace: String?) async throws -> [[String: Any]] {
         var arguments = ["get", kind, "-o", "json"]
-        if let namespace { arguments += ["-n", namespace] }
+        if let namespace { arguments.append("--namespace=\(namespace)") }  // one argument: a hostile value cannot become a flag
         let result = try await run(arguments)
         guard let object = try? JSONSerialization.jsonObject(with: result.stdout) as? [String: Any] else {
             throw ProbeError("kubectl get \(kind) did not return JSON")

@@ -8,7 +8,10 @@ import SessionStore
 /// The session routes: decode, validate, call ``SessionService``, encode.
 struct SessionsHarness {
     let service: SessionService
+    /// Diagnoses started per minute, per person (token or local account, whatever address or
+    /// transport it uses) and in total.
     let rateLimiter: RateLimiter
+    let totalRateLimiter: RateLimiter
     let heartbeat: Duration
     /// Finished sessions' status and report, encoded once.
     let finished = ResponseCache()
@@ -29,7 +32,10 @@ struct SessionsHarness {
     @Sendable func diagnose(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let identity = try HTTPInput.identity(context)
         let body = try await HTTPInput.json(DiagnoseRequest.self, from: request, context: context)
-        if let retryAfter = await rateLimiter.take(identity.name == "loopback" ? "tcp:\(context.channel.remoteAddress?.ipAddress ?? "?")" : identity.name) {
+        if let retryAfter = await rateLimiter.take(identity.uid.map { "uid:\($0)" } ?? identity.name) {
+            throw SessionError.rateLimited(retryAfterSeconds: retryAfter).apiError
+        }
+        if let retryAfter = await totalRateLimiter.take("all") {
             throw SessionError.rateLimited(retryAfterSeconds: retryAfter).apiError
         }
         let record = try await serviceCall { try await service.start(body, requester: identity) }

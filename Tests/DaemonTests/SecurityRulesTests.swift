@@ -1,0 +1,83 @@
+@testable import Daemon
+import DiagnosisModel
+import Foundation
+import NIOHTTPTypes
+import HTTPTypes
+import SessionStore
+import TestSupport
+import Testing
+
+/// The rules behind the security fixes, without I/O: who is the same person, which Host is
+/// served, when a request is cut off; and the store's file modes and space after retention.
+@Suite struct SecurityRulesTests {
+    @Test func samePersonWhateverTheTransport() {
+        let bobTCP = Identity(name: "user:bob", role: .requester, uid: 1000, transport: .tcp)
+        let bobUnix = Identity(name: "user:bob", role: .approver, uid: 1000, transport: .unix)
+        let aliceTokenAsBob = Identity(name: "alice", role: .approver, uid: 1000, transport: .tcp, byToken: true)
+        let aliceRemote = Identity(name: "alice", role: .approver, uid: nil, transport: .tcp, byToken: true)
+        let root = Identity(name: "user:root", role: .approver, uid: 0, transport: .unix)
+        let anonymous = Identity(name: Identity.anonymousName, role: .requester, uid: nil, transport: .tcp)
+        #expect(bobUnix.mayBeSamePerson(as: bobTCP), "one account, two transports")
+        #expect(aliceTokenAsBob.mayBeSamePerson(as: bobTCP), "a token used from the requester's account")
+        #expect(!aliceRemote.mayBeSamePerson(as: bobTCP))
+        #expect(!root.mayBeSamePerson(as: bobTCP))
+        #expect(aliceRemote.mayBeSamePerson(as: aliceTokenAsBob), "one named person")
+        // Nobody knows who an anonymous requester is: only a token holder is someone else.
+        #expect(root.mayBeSamePerson(as: anonymous))
+        #expect(!aliceRemote.mayBeSamePerson(as: anonymous))
+    }
+
+    @Test func hostPolicy() {
+        let policy = HostPolicy(allowedHosts: ["diag.internal"])
+        for allowed in ["localhost", "localhost:32100", "127.0.0.1:32100", "[::1]:32100", "10.1.2.3", "DIAG.internal:443"] {
+            #expect(policy.allows(authority: allowed), "\(allowed)")
+        }
+        for refused in ["attacker.example", "attacker.example:32100", "127.0.0.1.nip.io", "localhost.attacker.example", ""] {
+            #expect(!policy.allows(authority: refused), "\(refused)")
+        }
+        #expect(HostPolicy.sameOrigin("http://127.0.0.1:32100", authority: "127.0.0.1:32100"))
+        #expect(!HostPolicy.sameOrigin("http://127.0.0.1:8080", authority: "127.0.0.1:32100"))
+        #expect(!HostPolicy.sameOrigin("null", authority: "127.0.0.1:32100"))
+        #expect(!HostPolicy.sameOrigin("file://127.0.0.1:32100", authority: "127.0.0.1:32100"))
+    }
+
+    @Test func requestDeadlines() {
+        var deadlines = RequestDeadlines(header: .seconds(10), body: .seconds(30))
+        #expect(deadlines.opened() == .arm(.seconds(10)))
+        let head = HTTPRequest(method: .post, scheme: nil, authority: "localhost", path: "/diagnose")
+        #expect(deadlines.received(.head(head)) == .arm(.seconds(30)))
+        #expect(deadlines.received(.body(.init(string: "{"))) == .none, "a trickle does not extend the deadline")
+        #expect(deadlines.received(.end(nil)) == .disarm)
+        #expect(deadlines.opened() == .none, "between requests the idle timeout applies")
+        #expect(deadlines.received(.head(head)) == .arm(.seconds(30)))
+    }
+
+    @Test func storeFilesArePrivateWhateverTheUmaskAndRetentionReturnsSpace() async throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("store")
+        defer { directory.remove() }
+        let previous = umask(0)
+        let store = try SQLiteSessionStore(directory: directory.file("state"))
+        umask(previous)
+        let old = Date().addingTimeInterval(-10 * 86400)
+        let detail = String(repeating: "x", count: 4000)
+        for index in 0..<400 {
+            let id = String(format: "00000000-0000-0000-0000-%012d", index)
+            var record = SessionRecord(id: id, problem: "p", environment: "e", context: [:], requester: "r", createdAt: old, updatedAt: old, lastSequence: 1)
+            try await store.create(record, firstEvent: SessionEvent(sessionID: id, sequence: 1, at: old, body: .created(.init(problem: detail, environment: "e", context: [:], requester: "r"))))
+            record.status = .completed
+            record.lastSequence = 2
+            try await store.append(SessionEvent(sessionID: id, sequence: 2, at: old, body: .notice(.init(message: detail))), record: record)
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: store.path + suffix)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "sessions.sqlite\(suffix): \(String(mode ?? 0, radix: 8))")
+        }
+        func size() throws -> Int {
+            try ["", "-wal"].reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: store.path + $1)[.size] as? Int) ?? 0) }
+        }
+        let before = try size()
+        #expect(try await store.prune(updatedBefore: Date().addingTimeInterval(-86400)) == 400)
+        let after = try size()
+        #expect(after < before / 4, "retention gave the space back: \(before) → \(after) bytes")
+    }
+}
