@@ -103,7 +103,7 @@ public enum DaemonApplication {
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: JSONErrorMiddleware(endpoints: endpoints))
         router.add(middleware: BrowserGuardMiddleware(policy: HostPolicy(allowedHosts: config.server.allowedHosts)))
-        router.add(middleware: IdentityMiddleware(auth: auth))
+        router.add(middleware: IdentityMiddleware(auth: auth, publicPaths: Set(endpoints.filter(\.isPublic).map(\.path))))
         for endpoint in endpoints {
             router.on(RouterPath(endpoint.path), method: endpoint.method, use: endpoint.handler)
         }

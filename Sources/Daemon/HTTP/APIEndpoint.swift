@@ -7,10 +7,14 @@ public struct APIEndpoint: Sendable {
     /// Hummingbird path pattern, e.g. `/status/:id`.
     public let path: String
     public let handler: Handler
+    /// Open to anyone (health, metrics, the dashboard's files): the caller's identity is not
+    /// worked out for it, which spares a kernel query on the hottest paths.
+    public let isPublic: Bool
 
-    public init(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+    public init(_ method: HTTPRequest.Method, _ path: String, public isPublic: Bool = false, _ handler: @escaping Handler) {
         self.method = method
         self.path = path
+        self.isPublic = isPublic
         self.handler = handler
     }
 }

@@ -6,8 +6,11 @@ import NIOCore
 struct IdentityMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
     let auth: AuthService
+    /// Paths of public endpoints: nobody needs to be identified there.
+    let publicPaths: Set<String>
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.method == .get, publicPaths.contains(request.uri.path) { return try await next(request, context) }
         var context = context
         let peer: Peer
         if context.channel.remoteAddress?.protocol == .unix || context.channel.localAddress?.protocol == .unix {

@@ -5,6 +5,6 @@ struct HealthHarness {
     let service: HealthService
 
     var endpoints: [APIEndpoint] {
-        [APIEndpoint(.get, "/health") { _, _ in try JSONResponse.make(await service.status()) }]
+        [APIEndpoint(.get, "/health", public: true) { _, _ in try JSONResponse.make(await service.status()) }]
     }
 }

@@ -9,7 +9,7 @@ struct MetricsHarness {
     let supervisor: RunnerSupervisor
 
     var endpoints: [APIEndpoint] {
-        [APIEndpoint(.get, "/metrics", scrape)]
+        [APIEndpoint(.get, "/metrics", public: true, scrape)]
     }
 
     @Sendable func scrape(_ request: Request, _ context: APIRequestContext) async throws -> Response {

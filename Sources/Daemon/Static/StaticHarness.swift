@@ -40,10 +40,10 @@ struct StaticHarness {
             }
         }
         return [
-            APIEndpoint(.get, "/", page(dashboard, "text/html; charset=utf-8")),
-            APIEndpoint(.get, "/dashboard.js", page(script, "text/javascript; charset=utf-8")),
-            APIEndpoint(.get, "/dashboard.css", page(style, "text/css; charset=utf-8")),
-            APIEndpoint(.get, "/openapi.yaml") { _, _ in
+            APIEndpoint(.get, "/", public: true, page(dashboard, "text/html; charset=utf-8")),
+            APIEndpoint(.get, "/dashboard.js", public: true, page(script, "text/javascript; charset=utf-8")),
+            APIEndpoint(.get, "/dashboard.css", public: true, page(style, "text/css; charset=utf-8")),
+            APIEndpoint(.get, "/openapi.yaml", public: true) { _, _ in
                 Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: openAPI))
             },
         ]
