@@ -42,31 +42,15 @@ public actor RunnerSupervisor {
         }
     }
 
-    enum RunSignal: Sendable {
-        case connected
-        case message(RunnerMessage)
-        case connectionClosed(String?)
-        case exited(RunnerExit)
-        case helloTimeout
-        case deadline
-        case cancel(String)
-        /// The runner exited a while ago; stop waiting for its last frames.
-        case exitGraceElapsed
-    }
-
     /// A spawn waiting for (or holding) its runner's connection.
-    final class Spawn: @unchecked Sendable {
+    final class Spawn: Sendable {
         let runnerID: String
         let job: RunnerJob
-        let signals: AsyncStream<RunSignal>.Continuation
+        let signals: AsyncStream<RunnerExchange.Signal>.Continuation
         let outbound: AsyncStream<RunnerMessage>
         let outboundContinuation: AsyncStream<RunnerMessage>.Continuation
-        // Mutated only on the supervisor actor.
-        var expectedPID: Int32?
-        var claimed = false
-        var launched: (any LaunchedRunner)?
 
-        init(runnerID: String, job: RunnerJob, signals: AsyncStream<RunSignal>.Continuation) {
+        init(runnerID: String, job: RunnerJob, signals: AsyncStream<RunnerExchange.Signal>.Continuation) {
             self.runnerID = runnerID
             self.job = job
             self.signals = signals
@@ -79,6 +63,7 @@ public actor RunnerSupervisor {
     let logger: Logger
     private let slots: RunnerSlots
     private var spawnsByToken: [String: Spawn] = [:]
+    private var tokens = RunnerTokens()
     private var serverChannel: (any Channel)?
     private var counter = 0
     private var spawnCount = 0
@@ -160,11 +145,13 @@ public actor RunnerSupervisor {
         counter += 1
         let runnerID = "\(job.sessionID.prefix(8))-\(job.domain.rawValue)-\(counter)"
         let token = Self.makeToken()
-        let (signals, signalContinuation) = AsyncStream<RunSignal>.makeStream()
+        let (signals, signalContinuation) = AsyncStream<RunnerExchange.Signal>.makeStream()
         let spawn = Spawn(runnerID: runnerID, job: job, signals: signalContinuation)
         spawnsByToken[token] = spawn
+        tokens.register(token)
         defer {
             spawnsByToken.removeValue(forKey: token)
+            tokens.remove(token)
             spawn.outboundContinuation.finish()
         }
 
@@ -182,114 +169,89 @@ public actor RunnerSupervisor {
             return .failed(reason: "cannot start the runner: \(error)", partial: nil)
         }
         spawnCount += 1
-        spawn.expectedPID = launched.expectedPeerPID
-        spawn.launched = launched
+        tokens.expect(pid: launched.expectedPeerPID, for: token)
         events.yield(.started(runnerID: runnerID, pid: launched.expectedPeerPID))
 
-        let helloTimer = Task {
-            try await Task.sleep(for: settings.connectTimeout)
-            signalContinuation.yield(.helloTimeout)
-        }
-        let deadlineTimer = Task {
-            let left = job.deadline.timeIntervalSinceNow
-            if left > 0 { try await Task.sleep(for: .milliseconds(Int64(left * 1000))) }
-            signalContinuation.yield(.deadline)
-        }
-        defer {
-            helloTimer.cancel()
-            deadlineTimer.cancel()
-        }
-
-        var connected = false
-        var connectionOpen = false
-        var exitStatus: RunnerExit?
-        var done: Done?
-        var failure: String?
-        var escalation: Task<Void, any Error>?
-        defer { escalation?.cancel() }
-        let grace = settings.killGrace
-        func stop(_ reason: String, sendCancel: Bool) {
-            if failure == nil { failure = reason }
-            guard escalation == nil else { return }
-            escalation = Task {
-                if sendCancel {
-                    spawn.outboundContinuation.yield(.cancel(Cancel(reason: reason)))
-                    try await Task.sleep(for: grace)
-                }
-                launched.signal(SIGTERM)
-                try await Task.sleep(for: grace)
-                launched.signal(SIGKILL)
-            }
-        }
-
+        let timers = startTimers(job, signals: signalContinuation)
+        defer { for timer in timers { timer.cancel() } }
+        var exchange = RunnerExchange(connectTimeout: settings.connectTimeout)
+        var effects = Effects(spawn: spawn, launched: launched, grace: settings.killGrace, signals: signalContinuation, events: events, logger: logger)
+        defer { effects.escalation?.cancel() }
         for await signal in signals {
-            switch signal {
-            case .connected:
-                connected = true
-                connectionOpen = true
-            case .message(let message):
-                switch message {
-                case .progress(let update): events.yield(.progress(update))
-                case .finding(let finding): events.yield(.finding(finding))
-                case .log(let line): events.yield(.log(line))
-                case .done(let finished): done = finished
-                case .error(let error): stop("runner reported an error: \(error.code): \(error.message)", sendCancel: false)
-                case .heartbeat: break
-                case .unknown(let type):
-                    logger.warning("ignoring unknown frame type \"\(type)\" from runner \(runnerID)")
-                case .hello, .job, .cancel:
-                    stop("protocol error: unexpected \(message.type) frame from the runner", sendCancel: false)
-                }
-            case .connectionClosed(let reason):
-                connectionOpen = false
-                if let reason {
-                    stop(reason, sendCancel: false)
-                } else if done == nil {
-                    stop("the runner closed its connection before finishing", sendCancel: false)
-                } else if escalation == nil {
-                    // Finished and hung up: it should exit now; make sure it does.
-                    escalation = Task {
-                        try await Task.sleep(for: grace)
-                        launched.signal(SIGKILL)
-                    }
-                }
-            case .helloTimeout:
-                if !connected { stop("the runner did not connect within \(settings.connectTimeout)", sendCancel: false) }
-            case .deadline:
-                if done == nil { stop("deadline exceeded (runner killed)", sendCancel: true) }
-            case .cancel(let reason):
-                if done == nil { stop(reason, sendCancel: true) }
-            case .exited(let exit):
-                exitStatus = exit
-                if connectionOpen {
-                    // Its last frames (done) may still be in flight: read them first.
-                    Task {
-                        try await Task.sleep(for: .seconds(1))
-                        signalContinuation.yield(.exitGraceElapsed)
-                    }
-                }
-            case .exitGraceElapsed:
-                connectionOpen = false
-            }
-            if let exit = exitStatus, !connectionOpen {
-                if done == nil, failure == nil {
-                    failure = "the runner \(exit) before finishing"
-                } else if done == nil, let reason = failure, !reason.contains("exited"), !reason.contains("killed by") {
-                    failure = "\(reason); the runner \(exit)"
-                }
-                signalContinuation.finish()
-            }
+            for action in exchange.receive(signal) { effects.perform(action) }
         }
 
-        if let failure {
+        let result = exchange.result
+        if case .failed(let reason, _) = result {
             logger.warning(
-                "domain \(job.domain.rawValue) failed: \(failure)",
+                "domain \(job.domain.rawValue) failed: \(reason)",
                 metadata: [LogKey.sessionID: "\(job.sessionID)", LogKey.domain: "\(job.domain.rawValue)", LogKey.messageID: "\(MessageID.runnerFailed)"]
             )
-            return .failed(reason: failure, partial: done)
         }
-        guard let done else { return .failed(reason: "the runner finished without a result", partial: nil) }
-        return .completed(done)
+        return result
+    }
+
+    /// The hello timeout and the job's deadline, as signals.
+    private func startTimers(_ job: RunnerJob, signals: AsyncStream<RunnerExchange.Signal>.Continuation) -> [Task<Void, any Error>] {
+        let connectTimeout = settings.connectTimeout
+        return [
+            Task {
+                try await Task.sleep(for: connectTimeout)
+                signals.yield(.helloTimeout)
+            },
+            Task {
+                let left = job.deadline.timeIntervalSinceNow
+                if left > 0 { try await Task.sleep(for: .milliseconds(Int64(left * 1000))) }
+                signals.yield(.deadline)
+            },
+        ]
+    }
+
+    /// Carries out a ``RunnerExchange``'s actions: events to the session, frames and signals to
+    /// the runner.
+    struct Effects {
+        let spawn: Spawn
+        let launched: any LaunchedRunner
+        let grace: Duration
+        let signals: AsyncStream<RunnerExchange.Signal>.Continuation
+        let events: AsyncStream<RunnerEvent>.Continuation
+        let logger: Logger
+        var escalation: Task<Void, any Error>?
+
+        mutating func perform(_ action: RunnerExchange.Action) {
+            switch action {
+            case .forward(.progress(let update)): events.yield(.progress(update))
+            case .forward(.finding(let finding)): events.yield(.finding(finding))
+            case .forward(.log(let line)): events.yield(.log(line))
+            case .terminate(let cancelReason):
+                let (spawn, launched, grace) = (spawn, launched, grace)
+                escalation = Task {
+                    if let cancelReason {
+                        spawn.outboundContinuation.yield(.cancel(Cancel(reason: cancelReason)))
+                        try await Task.sleep(for: grace)
+                    }
+                    launched.signal(SIGTERM)
+                    try await Task.sleep(for: grace)
+                    launched.signal(SIGKILL)
+                }
+            case .killAfterGrace:
+                let (launched, grace) = (launched, grace)
+                escalation = Task {
+                    try await Task.sleep(for: grace)
+                    launched.signal(SIGKILL)
+                }
+            case .awaitLastFrames:
+                let signals = signals
+                Task {
+                    try await Task.sleep(for: .seconds(1))
+                    signals.yield(.exitGraceElapsed)
+                }
+            case .ignoreUnknownFrame(let type):
+                logger.warning("ignoring unknown frame type \"\(type)\" from runner \(spawn.runnerID)")
+            case .finish:
+                signals.finish()
+            }
+        }
     }
 
     private static func makeToken() -> String {
@@ -299,101 +261,109 @@ public actor RunnerSupervisor {
 
     // MARK: Connections
 
-    enum ClaimResult { case accepted(Spawn), rejected(String) }
-
-    /// Matches a hello to its spawn: the token must be a live one-time token, unused, and the
-    /// connection must come from the pid that spawn started.
-    private func claim(token: String, peerPID: Int32?) -> ClaimResult {
-        guard let spawn = spawnsByToken[token] else { return .rejected("unknown token") }
-        guard !spawn.claimed else { return .rejected("token already used") }
-        if let expected = spawn.expectedPID {
-            guard let peerPID, peerPID == expected else {
-                return .rejected("connection from pid \(peerPID.map(String.init) ?? "unknown"), expected the spawned runner's pid \(expected)")
-            }
-        }
-        spawn.claimed = true
-        return .accepted(spawn)
+    /// Matches a hello to its spawn (``RunnerTokens``).
+    private func claim(token: String, peerPID: Int32?) -> Result<Spawn, RunnerTokens.Rejection> {
+        if let rejection = tokens.claim(token, peerPID: peerPID) { return .failure(rejection) }
+        guard let spawn = spawnsByToken[token] else { return .failure(.unknownToken) }
+        return .success(spawn)
     }
 
     /// Serves one runner connection: hello → job → relay until the stream ends.
     private nonisolated func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, maxFrameBytes: Int) async {
         let peer = await connection.channel.peerCredentials()
         let logger = self.logger
-        let connectTimeout = settings.connectTimeout
         try? await connection.executeThenClose { inbound, outbound in
             var reader = FrameReader(inbound: inbound.makeAsyncIterator(), decoder: FrameDecoder(maxFrameBytes: maxFrameBytes))
             func reject(_ code: String, _ message: String) async {
                 logger.warning("rejected runner connection (pid \(peer?.pid ?? -1)): \(message)")
-                if let frame = try? MessageCodec.frame(.error(ProtocolErrorBody(code: code, message: message))) {
-                    try? await outbound.write(ByteBuffer(bytes: frame))
-                }
+                try? await outbound.write(ByteBuffer(bytes: MessageCodec.frame(.error(ProtocolErrorBody(code: code, message: message)))))
             }
-
-            // 1. hello, within the connect timeout (closing the channel ends the read).
-            let channel = connection.channel
-            let helloTimer = Task {
-                try await Task.sleep(for: connectTimeout)
-                logger.warning("closing runner connection (pid \(peer?.pid ?? -1)): no hello within \(connectTimeout)")
-                try? await channel.close()
-            }
-            let first: RunnerMessage?
-            do {
-                first = try await reader.next()
-                helloTimer.cancel()
-            } catch let error as FrameError {
-                helloTimer.cancel()
-                await reject(error.code, error.description)
+            // 1. hello, within the connect timeout; a live token from the spawned pid.
+            let hello: Hello
+            switch await readHello(&reader, channel: connection.channel, peerPID: peer?.pid) {
+            case .failure(.rejected(let code, let message)):
+                await reject(code, message)
                 return
-            } catch {
-                helloTimer.cancel()
+            case .failure(.gone):
                 return
-            }
-            guard case .hello(let hello)? = first else {
-                await reject("expected_hello", "the first frame must be hello")
-                return
+            case .success(let first):
+                hello = first
             }
             let spawn: Spawn
-            switch await self.claim(token: hello.token, peerPID: peer?.pid) {
-            case .rejected(let reason):
-                await reject("unauthorized", reason)
+            switch await claim(token: hello.token, peerPID: peer?.pid) {
+            case .failure(let rejection):
+                await reject("unauthorized", rejection.description)
                 return
-            case .accepted(let accepted):
+            case .success(let accepted):
                 spawn = accepted
             }
             spawn.signals.yield(.connected)
-
             // 2. the job, then relay both ways until the runner hangs up.
             do {
                 try await outbound.write(ByteBuffer(bytes: MessageCodec.frame(.job(spawn.job), maxFrameBytes: maxFrameBytes)))
             } catch {
-                spawn.signals.yield(.connectionClosed("cannot send the job: \(error)"))
+                spawn.signals.yield(.connectionClosed(.jobNotSent("\(error)")))
                 return
             }
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await message in spawn.outbound {
-                        guard let frame = try? MessageCodec.frame(message, maxFrameBytes: maxFrameBytes) else { continue }
-                        try? await outbound.write(ByteBuffer(bytes: frame))
-                    }
-                }
-                var closeReason: String?
-                do {
-                    while let message = try await reader.next() {
-                        spawn.signals.yield(.message(message))
-                    }
-                } catch let error as FrameError {
-                    closeReason = "protocol error: \(error.description)"
-                    if let frame = try? MessageCodec.frame(.error(ProtocolErrorBody(code: error.code, message: error.description))) {
-                        try? await outbound.write(ByteBuffer(bytes: frame))
-                    }
-                } catch {
-                    closeReason = "connection error: \(error)"
-                }
-                spawn.signals.yield(.connectionClosed(closeReason))
-                group.cancelAll()
-                spawn.outboundContinuation.finish()
+            await Self.relay(spawn, reader: &reader, outbound: outbound, maxFrameBytes: maxFrameBytes)
+        }
+    }
+
+    /// Why no hello arrived: a bad first frame (answered with an error frame), or the
+    /// connection went away.
+    enum HelloRejection: Error {
+        case rejected(code: String, message: String)
+        case gone
+    }
+
+    /// The first frame, which must be a hello, within the connect timeout (closing the channel
+    /// ends the read).
+    private nonisolated func readHello(_ reader: inout FrameReader, channel: any Channel, peerPID: Int32?) async -> Result<Hello, HelloRejection> {
+        let connectTimeout = settings.connectTimeout
+        let logger = self.logger
+        let timer = Task {
+            try await Task.sleep(for: connectTimeout)
+            logger.warning("closing runner connection (pid \(peerPID ?? -1)): no hello within \(connectTimeout)")
+            try? await channel.close()
+        }
+        defer { timer.cancel() }
+        do {
+            guard case .hello(let hello)? = try await reader.next() else {
+                return .failure(.rejected(code: "expected_hello", message: "the first frame must be hello"))
+            }
+            return .success(hello)
+        } catch let error as FrameError {
+            return .failure(.rejected(code: error.code, message: error.description))
+        } catch {
+            return .failure(.gone)
+        }
+    }
+
+    /// Runner frames become signals; the supervisor's frames (cancel) go out; a malformed frame
+    /// is answered with an error frame and ends the connection.
+    private static func relay(
+        _ spawn: Spawn, reader: inout FrameReader, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, maxFrameBytes: Int
+    ) async {
+        let sender = Task {
+            for await message in spawn.outbound {
+                guard let frame = try? MessageCodec.frame(message, maxFrameBytes: maxFrameBytes) else { continue }
+                try? await outbound.write(ByteBuffer(bytes: frame))
             }
         }
+        var closeReason: RunnerExchange.Failure?
+        do {
+            while let message = try await reader.next() { spawn.signals.yield(.message(message)) }
+        } catch let error as FrameError {
+            closeReason = .protocolError(error.description)
+            if let frame = try? MessageCodec.frame(.error(ProtocolErrorBody(code: error.code, message: error.description))) {
+                try? await outbound.write(ByteBuffer(bytes: frame))
+            }
+        } catch {
+            closeReason = .connectionError("\(error)")
+        }
+        spawn.signals.yield(.connectionClosed(closeReason))
+        sender.cancel()
+        spawn.outboundContinuation.finish()
     }
 }
 
