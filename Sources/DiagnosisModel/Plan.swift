@@ -27,19 +27,8 @@ public struct ProbeRequest: Codable, Sendable, Equatable {
 }
 
 /// Why a credential reference is needed: shown to the approver.
-public struct CredentialNeed: Codable, Sendable, Equatable {
-    public var reference: String
-    public var domain: Domain
-    public var probes: [String]
-    public var purpose: String
-
-    public init(reference: String, domain: Domain, probes: [String], purpose: String) {
-        self.reference = reference
-        self.domain = domain
-        self.probes = probes
-        self.purpose = purpose
-    }
-}
+/// A credential reference the plan needs: what the human is asked to approve.
+public typealias CredentialNeed = ApprovalItem
 
 /// What one domain's runner will do.
 public struct DomainPlan: Codable, Sendable, Equatable {

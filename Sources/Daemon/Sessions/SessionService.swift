@@ -5,6 +5,7 @@ import Orchestrator
 import Redaction
 import Secrets
 import SessionStore
+import Synchronization
 import Systemd
 
 /// The session engine: creates sessions, runs each one (plan → approval → credentials →
@@ -33,19 +34,43 @@ public actor SessionService {
         }
     }
 
-    /// A session that is still running, with what only the running engine knows.
-    final class LiveSession: @unchecked Sendable {
+    /// A session that is still running, with what only the running engine knows. Its mutable
+    /// part is behind a lock: the service and the session's run both read it.
+    final class LiveSession: Sendable {
+        let id: String
         let log: SessionLog
         /// Who asked: never the one who approves, whatever transport either uses.
         let requester: Identity
-        var task: Task<Void, Never>?
-        var plan: DiagnosisPlan?
-        var pendingApproval: PendingApproval?
-        var cancelReason: String?
+        private let state = Mutex(State())
 
-        init(log: SessionLog, requester: Identity) {
+        struct State {
+            var task: Task<Void, Never>?
+            var plan: DiagnosisPlan?
+            var pendingApproval: PendingApproval?
+            var cancelReason: String?
+        }
+
+        init(id: String, log: SessionLog, requester: Identity) {
+            self.id = id
             self.log = log
             self.requester = requester
+        }
+
+        var task: Task<Void, Never>? {
+            get { state.withLock { $0.task } }
+            set { state.withLock { $0.task = newValue } }
+        }
+        var plan: DiagnosisPlan? {
+            get { state.withLock { $0.plan } }
+            set { state.withLock { $0.plan = newValue } }
+        }
+        var pendingApproval: PendingApproval? {
+            get { state.withLock { $0.pendingApproval } }
+            set { state.withLock { $0.pendingApproval = newValue } }
+        }
+        var cancelReason: String? {
+            get { state.withLock { $0.cancelReason } }
+            set { state.withLock { $0.cancelReason = newValue } }
         }
     }
 
@@ -77,15 +102,11 @@ public actor SessionService {
 
     let settings: Settings
     let store: any SessionStore
-    let planner: any Planner
-    /// Used when the planner fails (an LLM that times out or answers nonsense).
-    let fallbackPlanner: RulePlanner
-    let synthesizer: any Synthesizer
     let supervisor: RunnerSupervisor
-    let broker: SecretBroker
     let logger: Logger
     let metrics: DaemonMetrics
-    let secretScrubber: SecretScrubber
+    /// What each session's run uses.
+    let dependencies: SessionDependencies
     private var live: [String: LiveSession] = [:]
 
     public init(
@@ -94,14 +115,13 @@ public actor SessionService {
     ) {
         self.settings = settings
         self.store = store
-        self.planner = planner
-        self.fallbackPlanner = fallbackPlanner
-        self.synthesizer = synthesizer
         self.supervisor = supervisor
-        self.broker = broker
         self.metrics = metrics
-        self.secretScrubber = secretScrubber
         self.logger = logger
+        self.dependencies = SessionDependencies(
+            settings: settings, store: store, planner: planner, fallbackPlanner: fallbackPlanner, synthesizer: synthesizer,
+            supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: secretScrubber, logger: logger
+        )
     }
 
     public var activeCount: Int { live.count }
@@ -167,15 +187,18 @@ public actor SessionService {
         )
         let created = SessionEvent(sessionID: record.id, sequence: 1, at: now, body: .created(.init(problem: problem, environment: environmentName, context: context, requester: requester.name)))
         try await store.create(record, firstEvent: created)
-        let session = LiveSession(log: SessionLog(record: record, store: store), requester: requester)
+        let session = LiveSession(id: record.id, log: SessionLog(record: record, store: store), requester: requester)
         live[record.id] = session
         metrics.sessionsStarted.increment()
         logger.notice(
             "session started for \(requester.name) in \(environmentName): \(problem.prefix(200))",
             metadata: [LogKey.sessionID: "\(record.id)", LogKey.messageID: "\(MessageID.sessionCreated)"]
         )
-        let run = SessionRun(service: self, session: session, inventory: inventory)
-        session.task = Task { await run.execute() }
+        let run = SessionRun(dependencies: dependencies, gate: self, session: session, inventory: inventory, sessionID: record.id)
+        session.task = Task {
+            await run.execute()
+            self.finished(record.id)
+        }
         return record
     }
 
@@ -274,10 +297,7 @@ public actor SessionService {
         await supervisor.cancel(sessionID: id, reason: "cancelled by \(identity.name)")
         if let pending = session.pendingApproval {
             session.pendingApproval = nil
-            pending.deliver(ApprovalDecision(
-                requestID: pending.request.requestID, outcome: .denied, approvedReferences: [],
-                deniedReferences: pending.request.references, approver: nil, comment: "session cancelled", decidedAt: Date()
-            ))
+            pending.deliver(.unanswered(pending.request, .denied, comment: "session cancelled"))
         }
         // The run notices the reason between steps; its runners are already being stopped.
         // (The task itself is not cancelled: its last act is to record the final status.)
@@ -287,7 +307,9 @@ public actor SessionService {
 
     /// Applies a human's decision to the pending approval request.
     public func decide(id: String, _ request: ApprovalDecisionRequest, by approver: Identity) async throws -> ApprovalDecision {
-        guard approver.role == .approver else { throw SessionError.forbidden("\(approver.name) may request diagnoses but not approve credentials") }
+        guard approver.role == .approver else {
+            throw SessionError.forbidden("\(approver.name) may request diagnoses but not approve credentials; use an approver token")
+        }
         guard let session = live[id], let pending = session.pendingApproval else {
             let record = try await record(id: id)
             throw SessionError.conflict("no approval is pending for this session (it is \(record.status.rawValue))")
@@ -325,16 +347,14 @@ public actor SessionService {
         return decision
     }
 
-    // MARK: For SessionRun
-
-    func setPlan(_ plan: DiagnosisPlan, for session: LiveSession) { session.plan = plan }
+    // MARK: The approval gate (for SessionRun)
 
     /// Opens `request` for decisions; call before publishing it.
     func openApproval(_ request: ApprovalRequest, for session: LiveSession) -> PendingApproval {
         let pending = PendingApproval(request: request)
         session.pendingApproval = pending
         if session.cancelReason != nil {
-            pending.deliver(ApprovalDecision(requestID: request.requestID, outcome: .denied, approvedReferences: [], deniedReferences: request.references, approver: nil, comment: "session cancelled", decidedAt: Date()))
+            pending.deliver(.unanswered(request, .denied, comment: "session cancelled"))
         }
         return pending
     }
@@ -356,10 +376,7 @@ public actor SessionService {
     private func expire(_ requestID: String, for session: LiveSession) {
         guard let pending = session.pendingApproval, pending.request.requestID == requestID else { return }
         session.pendingApproval = nil
-        pending.deliver(ApprovalDecision(
-            requestID: requestID, outcome: .expired, approvedReferences: [], deniedReferences: pending.request.references,
-            approver: nil, comment: nil, decidedAt: Date()
-        ))
+        pending.deliver(.unanswered(pending.request, .expired))
     }
 
     func finished(_ id: String) {
@@ -367,11 +384,14 @@ public actor SessionService {
     }
 }
 
-extension SessionService {
-    func cancelReason(of session: LiveSession) -> String? { session.cancelReason }
+extension SessionService: ApprovalGate {}
 
-    /// Writes an audit row (and it goes to the journal through the caller's log line).
-    func audit(_ entry: AuditEntry) async throws {
-        try await store.appendAudit(entry)
+extension ApprovalDecision {
+    /// Nobody decided: the request was cancelled or expired; every reference stays unapproved.
+    static func unanswered(_ request: ApprovalRequest, _ outcome: Outcome, comment: String? = nil) -> ApprovalDecision {
+        ApprovalDecision(
+            requestID: request.requestID, outcome: outcome, approvedReferences: [], deniedReferences: request.references,
+            approver: nil, comment: comment, decidedAt: Date()
+        )
     }
 }

@@ -1,0 +1,95 @@
+import DiagnosisModel
+import Foundation
+import Systemd
+
+/// What the approval phase settled: the references a human approved, and why the others are
+/// unavailable.
+struct Approvals: Sendable {
+    var approved: [String] = []
+    var unavailable: [String: UnexaminedReason] = [:]
+    var waited: Duration = .zero
+}
+
+extension SessionRun {
+    /// Phase 2: asks a human to approve the credential references the plan needs (those the
+    /// broker would resolve at all), and waits for the decision or its expiry.
+    func approvalPhase(_ plan: DiagnosisPlan) async throws -> Approvals {
+        var approvals = Approvals()
+        var askable: [ApprovalItem] = []
+        for need in plan.credentialNeeds {
+            if let reference = try? CredentialReference(parsing: need.reference), let refusal = dependencies.broker.refusal(for: reference) {
+                approvals.unavailable[need.reference] = .refused(refusal)
+                try await log.append(.credentialFailed(.init(reference: need.reference, provider: dependencies.broker.providerName(for: reference), error: refusal)))
+            } else if let existing = askable.firstIndex(where: { $0.reference == need.reference }) {
+                askable[existing].probes += need.probes
+            } else {
+                askable.append(need)
+            }
+        }
+        guard !askable.isEmpty else { return approvals }
+
+        let request = try await openRequest(for: askable)
+        let pending = await gate.openApproval(request, for: session)
+        try await announce(request)
+        let waitStarted = ContinuousClock.now
+        let decision = await gate.awaitDecision(pending, for: session)
+        approvals.waited = ContinuousClock.now - waitStarted
+        try checkCancelled()
+        try await record(decision, of: request, by: pending.decidedBy)
+        approvals.approved = decision.approvedReferences
+        for reference in decision.deniedReferences { approvals.unavailable[reference] = reason(for: decision) }
+        return approvals
+    }
+
+    private func openRequest(for items: [ApprovalItem]) async throws -> ApprovalRequest {
+        let now = Date()
+        return ApprovalRequest(
+            requestID: UUID().uuidString.lowercased(), items: items, requestedAt: now,
+            expiresAt: now.addingTimeInterval(dependencies.settings.approvalTimeout.seconds), requester: session.requester.name
+        )
+    }
+
+    /// The request goes into the log, the audit and the journal; the session waits.
+    private func announce(_ request: ApprovalRequest) async throws {
+        try await log.append(.approvalRequested(request))
+        try await dependencies.store.appendAudit(AuditEntry(
+            sessionID: session.id, requestID: request.requestID, action: .requested, actor: request.requester,
+            uid: session.requester.uid, transport: session.requester.transport.rawValue, references: request.references, at: request.requestedAt
+        ))
+        logger.notice("approval requested for \(request.references.joined(separator: ", "))", metadata: [LogKey.messageID: "\(MessageID.approvalRequested)"])
+        try await log.append(.status(.init(
+            status: .awaitingApproval, phase: .awaitingApproval, progress: 0.15,
+            message: "waiting for a human to approve \(request.references.count) credential reference(s)"
+        )))
+    }
+
+    /// The decision goes into the log, the audit (with the approver's uid and transport) and
+    /// the journal.
+    private func record(_ decision: ApprovalDecision, of request: ApprovalRequest, by approver: Identity?) async throws {
+        try await log.append(.approvalDecided(decision))
+        let action: AuditEntry.Action = switch decision.outcome {
+        case .approved: .approved
+        case .partial: .partiallyApproved
+        case .denied: .denied
+        case .expired: .expired
+        }
+        try await dependencies.store.appendAudit(AuditEntry(
+            sessionID: session.id, requestID: request.requestID, action: action, actor: decision.approver ?? "system",
+            uid: approver?.uid, transport: approver?.transport.rawValue,
+            references: decision.outcome == .denied || decision.outcome == .expired ? decision.deniedReferences : decision.approvedReferences,
+            comment: decision.comment, at: decision.decidedAt
+        ))
+        logger.notice(
+            "approval \(decision.outcome.rawValue) by \(decision.approver ?? "nobody"): approved [\(decision.approvedReferences.joined(separator: ", "))], not approved [\(decision.deniedReferences.joined(separator: ", "))]",
+            metadata: [LogKey.messageID: "\(MessageID.approvalDecided)"]
+        )
+    }
+
+    private func reason(for decision: ApprovalDecision) -> UnexaminedReason {
+        switch decision.outcome {
+        case .expired: .expired(after: dependencies.settings.approvalTimeout)
+        case .partial: .notInSubset(by: decision.approver, comment: decision.comment)
+        case .approved, .denied: .denied(by: decision.approver, comment: decision.comment)
+        }
+    }
+}

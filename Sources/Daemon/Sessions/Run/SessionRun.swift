@@ -1,0 +1,133 @@
+import DiagnosisModel
+import Foundation
+import Logging
+import Orchestrator
+import Redaction
+import Secrets
+import SessionStore
+import Systemd
+
+/// What a session run uses: everything but the approval gate, which is the service's.
+struct SessionDependencies: Sendable {
+    let settings: SessionService.Settings
+    let store: any SessionStore
+    let planner: any Planner
+    /// Used when the planner fails (an LLM that times out or answers nonsense).
+    let fallbackPlanner: RulePlanner
+    let synthesizer: any Synthesizer
+    let supervisor: RunnerSupervisor
+    let broker: SecretBroker
+    let metrics: DaemonMetrics
+    let secretScrubber: SecretScrubber
+    let logger: Logger
+}
+
+/// Where a run waits for a human: the service opens an approval request and delivers the
+/// decision (or its expiry, or a cancellation).
+protocol ApprovalGate: Sendable {
+    func openApproval(_ request: ApprovalRequest, for session: SessionService.LiveSession) async -> SessionService.PendingApproval
+    func awaitDecision(_ pending: SessionService.PendingApproval, for session: SessionService.LiveSession) async -> ApprovalDecision
+}
+
+/// One session from start to report, in phases — plan → approval → credentials → diagnostics
+/// → synthesis — each in its own file with a typed input and output.
+///
+/// Every step is an event in the session's log. A cancelled session stops its runners and ends
+/// `cancelled`; a failure of any one domain only marks that domain.
+struct SessionRun: Sendable {
+    let dependencies: SessionDependencies
+    let gate: any ApprovalGate
+    let session: SessionService.LiveSession
+    let inventory: EnvironmentInventory
+    let logger: Logger
+
+    var log: SessionLog { session.log }
+
+    struct Cancelled: Error { let reason: String }
+
+    init(dependencies: SessionDependencies, gate: any ApprovalGate, session: SessionService.LiveSession, inventory: EnvironmentInventory, sessionID: String) {
+        self.dependencies = dependencies
+        self.gate = gate
+        self.session = session
+        self.inventory = inventory
+        self.logger = dependencies.logger.with(LogKey.sessionID, sessionID)
+    }
+
+    /// Runs the session to its final status; never throws.
+    func execute() async {
+        let id = session.id
+        var credentials = Credentials()
+        do {
+            let (report, allExpired) = try await diagnose(credentials: &credentials)
+            let finalStatus: SessionStatus = allExpired ? .expired : .completed
+            try await log.append(.status(.init(status: finalStatus, phase: .done, progress: 1, message: report.summary)))
+            logger.notice("session \(finalStatus.rawValue): \(report.summary)", metadata: [LogKey.messageID: "\(MessageID.sessionFinished)"])
+        } catch let cancelled as Cancelled {
+            let record = await log.record
+            _ = try? await log.append(.status(.init(status: .cancelled, phase: record.phase, progress: record.progress, message: cancelled.reason)))
+            logger.notice("session cancelled: \(cancelled.reason)", metadata: [LogKey.messageID: "\(MessageID.sessionFinished)"])
+        } catch {
+            let record = await log.record
+            _ = try? await log.append(.status(.init(status: .failed, phase: record.phase, progress: record.progress, message: "internal error: \(error)")))
+            logger.error("session failed: \(error)", metadata: [LogKey.messageID: "\(MessageID.sessionFinished)"])
+        }
+        for reference in credentials.resolved.keys { dependencies.secretScrubber.remove(reference: reference, session: id) }
+        dependencies.metrics.sessionFinished(await log.record.status)
+    }
+
+    /// The phases in order; returns the report and whether every domain was lost to expiry.
+    private func diagnose(credentials: inout Credentials) async throws -> (DiagnosisReport, allExpired: Bool) {
+        var clock = PhaseClock()
+        let plan = try await planPhase()
+        clock.planned()
+        try checkCancelled()
+
+        let approvals = try await approvalPhase(plan)
+        clock.approvalWait = approvals.waited
+        try checkCancelled()
+
+        credentials = try await credentialPhase(plan, approvals: approvals)
+        try checkCancelled()
+
+        clock.diagnosticsStarted()
+        let diagnostics = try await diagnosticsPhase(plan, credentials: credentials)
+        clock.diagnosed()
+
+        let report = try await synthesisPhase(diagnostics, clock: clock)
+        return (report, diagnostics.allSkippedByExpiry)
+    }
+
+    func checkCancelled() throws {
+        if let reason = session.cancelReason { throw Cancelled(reason: reason) }
+    }
+}
+
+/// When each phase started and ended, for the report's timings.
+struct PhaseClock {
+    let started = ContinuousClock.now
+    private(set) var planning: Duration = .zero
+    var approvalWait: Duration = .zero
+    private var diagnosticsStart = ContinuousClock.now
+    private(set) var diagnostics: Duration = .zero
+
+    mutating func planned() { planning = ContinuousClock.now - started }
+    mutating func diagnosticsStarted() { diagnosticsStart = ContinuousClock.now }
+    mutating func diagnosed() { diagnostics = ContinuousClock.now - diagnosticsStart }
+}
+
+extension Logger {
+    func with(_ key: String, _ value: String) -> Logger {
+        var copy = self
+        copy[metadataKey: key] = "\(value)"
+        return copy
+    }
+}
+
+extension Duration {
+    var milliseconds: Double {
+        ((Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15) * 10).rounded() / 10
+    }
+
+    /// Seconds as a `Double` (for `Date` arithmetic).
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

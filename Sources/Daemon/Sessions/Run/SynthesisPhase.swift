@@ -1,0 +1,30 @@
+import DiagnosisModel
+import Orchestrator
+
+extension SessionRun {
+    /// Phase 5: ranks probable causes from the stored (redacted) findings — the rules when the
+    /// synthesizer fails — and records the report with its timings.
+    func synthesisPhase(_ diagnostics: Diagnostics, clock: PhaseClock) async throws -> DiagnosisReport {
+        try await log.append(.status(.init(status: .synthesizing, phase: .synthesizing, progress: 0.92, message: "ranking probable causes")))
+        let record = await log.record
+        let input = SynthesisInput(
+            sessionID: record.id, problem: record.problem, environment: record.environment,
+            findings: try await dependencies.store.findings(sessionID: record.id), domains: diagnostics.outcomes, timings: .init()
+        )
+        let synthesisStarted = ContinuousClock.now
+        var report: DiagnosisReport
+        do {
+            report = try await dependencies.synthesizer.synthesize(input)
+        } catch {
+            try await log.append(.notice(.init(message: "the synthesizer failed (\(error)); using the rule-based synthesizer")))
+            report = try await RuleSynthesizer().synthesize(input)
+        }
+        let end = ContinuousClock.now
+        report.timings = .init(
+            totalMs: (end - clock.started).milliseconds, planningMs: clock.planning.milliseconds, approvalWaitMs: clock.approvalWait.milliseconds,
+            diagnosticsMs: clock.diagnostics.milliseconds, synthesisMs: (end - synthesisStarted).milliseconds
+        )
+        try await log.append(.report(report))
+        return report
+    }
+}
