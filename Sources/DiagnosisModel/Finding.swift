@@ -63,11 +63,12 @@ public struct FindingDraft: Codable, Sendable, Equatable {
     /// `oom`, `tls`), so the synthesizer can connect findings across domains.
     public var tags: [String]
 
+    /// - Parameter code: a declared code (``FindingCode``); its text is what is stored.
     public init(
-        code: String, severity: Severity, target: String, title: String, detail: String = "",
+        code: FindingCode, severity: Severity, target: String, title: String, detail: String = "",
         evidence: [Evidence] = [], remediation: String = "", tags: [String] = []
     ) {
-        self.code = code
+        self.code = code.rawValue
         self.severity = severity
         self.target = target
         self.title = title

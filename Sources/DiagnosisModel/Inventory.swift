@@ -93,9 +93,14 @@ public enum TLSMode: String, Codable, Sendable, CaseIterable {
     case disable, prefer, require
 }
 
+/// A database engine the probes know; each has one catalogue probe (``ProbeCatalog/probe(for:)``).
+public enum DatabaseEngine: String, Codable, Sendable, CaseIterable {
+    case postgres
+}
+
 public struct DatabaseTarget: Codable, Sendable, Equatable {
     public var name: String
-    public var engine: String
+    public var engine: DatabaseEngine
     public var host: String
     public var port: Int
     public var database: String
@@ -106,7 +111,7 @@ public struct DatabaseTarget: Codable, Sendable, Equatable {
     public var tls: TLSMode
 
     public init(
-        name: String, engine: String = "postgres", host: String, port: Int = 5432, database: String,
+        name: String, engine: DatabaseEngine = .postgres, host: String, port: Int = 5432, database: String,
         user: String? = nil, credential: String? = nil, tls: TLSMode = .prefer
     ) {
         self.name = name

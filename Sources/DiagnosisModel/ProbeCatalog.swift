@@ -7,12 +7,20 @@ public struct ProbeInfo: Codable, Sendable, Equatable {
         public var type: String
         public var required: Bool
         public var summary: String
+        /// A threshold or selection the LLM planner may set; connection details never are.
+        public var tunable: Bool
 
-        public init(_ name: String, _ type: String, required: Bool = false, _ summary: String) {
+        public init(_ name: String, _ type: String, required: Bool = false, _ summary: String, tunable: Bool = false) {
             self.name = name
             self.type = type
             self.required = required
             self.summary = summary
+            self.tunable = tunable
+        }
+
+        /// A parameter the LLM planner may tune.
+        public static func tuning(_ name: String, _ type: String, _ summary: String) -> Parameter {
+            Parameter(name, type, summary, tunable: true)
         }
     }
 
@@ -24,9 +32,12 @@ public struct ProbeInfo: Codable, Sendable, Equatable {
     public var parameters: [Parameter]
     public var defaultTimeoutSeconds: Double
     /// Finding codes the probe can report.
-    public var codes: [String]
+    public var codes: [FindingCode]
+    /// For a database probe: the engine whose inventory entries it examines.
+    public var engine: DatabaseEngine?
 
-    public init(name: String, domain: Domain, summary: String, target: String, parameters: [Parameter] = [], defaultTimeoutSeconds: Double, codes: [String]) {
+    public init(name: String, domain: Domain, summary: String, target: String, parameters: [Parameter] = [], defaultTimeoutSeconds: Double, codes: [FindingCode], engine: DatabaseEngine? = nil) {
+        self.engine = engine
         self.name = name
         self.domain = domain
         self.summary = summary
@@ -37,7 +48,7 @@ public struct ProbeInfo: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, domain, summary, target, parameters, codes
+        case name, domain, summary, target, parameters, codes, engine
         case defaultTimeoutSeconds = "default_timeout_s"
     }
 }
@@ -48,12 +59,8 @@ public enum ProbeCatalog {
 
     public static func info(_ name: String) -> ProbeInfo? { all.first { $0.name == name } }
 
-    /// Probe names playbooks may already use that this build does not implement yet; they are
-    /// skipped at planning time.
-    public static let planned: Set<String> = Set([
-        "k8s.workloads", "k8s.nodes", "k8s.services", "k8s.storage", "k8s.jobs", "k8s.events",
-        "aws.rds", "aws.alarms", "aws.ec2", "aws.targets", "aws.logs",
-    ]).subtracting(all.map(\.name))
+    /// The probe that examines databases of `engine`.
+    public static func probe(for engine: DatabaseEngine) -> ProbeInfo? { all.first { $0.engine == engine } }
 
     static let database: [ProbeInfo] = [
         ProbeInfo(
@@ -64,12 +71,13 @@ public enum ProbeCatalog {
                 .init("host", "string", required: true, "server host"), .init("port", "integer", "server port (5432)"),
                 .init("database", "string", "database name"), .init("user", "string", "user when the credential has none"),
                 .init("tls", "string", "disable | prefer | require"),
-                .init("checks", "array", "subset of connections, locks, idle_in_transaction, long_queries, replication"),
-                .init("idle_in_transaction_s", "number", "threshold (60)"), .init("long_query_s", "number", "threshold (30)"),
-                .init("replication_lag_s", "number", "threshold (30)"), .init("saturation_ratio", "number", "slots used that count as saturated (0.9)"),
+                .tuning("checks", "array", "subset of connections, locks, idle_in_transaction, long_queries, replication"),
+                .tuning("idle_in_transaction_s", "number", "threshold (60)"), .tuning("long_query_s", "number", "threshold (30)"),
+                .tuning("replication_lag_s", "number", "threshold (30)"), .tuning("saturation_ratio", "number", "slots used that count as saturated (0.9)"),
             ],
             defaultTimeoutSeconds: 30,
-            codes: ["db.dns_failure", "db.unreachable", "db.tls_error", "db.auth_failed", "db.connections_saturated", "db.lock_contention", "db.idle_in_transaction", "db.long_running_query", "db.replication_lag", "db.ok"]
+            codes: [.dbDNSFailure, .dbUnreachable, .dbTLSError, .dbAuthFailed, .dbConnectionsSaturated, .dbLockContention, .dbIdleInTransaction, .dbLongRunningQuery, .dbReplicationLag, .dbOK],
+            engine: .postgres
         ),
     ]
 
@@ -80,57 +88,57 @@ public enum ProbeCatalog {
             target: "host:port",
             parameters: [.init("connect_timeout_s", "number", "TCP connect timeout (default 3 s)")],
             defaultTimeoutSeconds: 10,
-            codes: ["net.dns_failure", "net.tcp_refused", "net.tcp_timeout", "net.ok"]
+            codes: [.netDNSFailure, .netTCPRefused, .netTCPTimeout, .netOK]
         ),
         ProbeInfo(
             name: "net.dns", domain: .network,
             summary: "Resolve a host name and time it.",
             target: "a host name",
-            parameters: [.init("slow_ms", "number", "resolution slower than this is reported (1000)")],
-            defaultTimeoutSeconds: 10, codes: ["net.dns_failure", "net.ok"]
+            parameters: [.tuning("slow_ms", "number", "resolution slower than this is reported (1000)")],
+            defaultTimeoutSeconds: 10, codes: [.netDNSFailure, .netOK]
         ),
         ProbeInfo(
             name: "net.tls", domain: .network,
             summary: "TLS handshake to host:port: certificate expired or expiring soon, chain not trusted, name mismatch.",
             target: "host:port",
             parameters: [
-                .init("server_name", "string", "name to verify (default: the host)"), .init("expiry_warn_days", "number", "warn when fewer days remain (14)"),
+                .init("server_name", "string", "name to verify (default: the host)"), .tuning("expiry_warn_days", "number", "warn when fewer days remain (14)"),
                 .init("ca_file", "string", "PEM bundle of CAs to trust instead of the system store"),
             ],
-            defaultTimeoutSeconds: 15, codes: ["net.tls_expired", "net.tls_expiring", "net.tls_untrusted", "net.dns_failure", "net.tcp_refused", "net.tcp_timeout", "net.ok"]
+            defaultTimeoutSeconds: 15, codes: [.netTLSExpired, .netTLSExpiring, .netTLSUntrusted, .netDNSFailure, .netTCPRefused, .netTCPTimeout, .netOK]
         ),
         ProbeInfo(
             name: "net.http", domain: .network,
             summary: "HTTP(S) health check with curl: status, latency, body size.",
             target: "an http:// or https:// URL",
             parameters: [
-                .init("timeout_s", "number", "request timeout (10)"), .init("slow_ms", "number", "slower is reported (2000)"),
+                .tuning("timeout_s", "number", "request timeout (10)"), .tuning("slow_ms", "number", "slower is reported (2000)"),
                 .init("expect_status", "array", "healthy status codes (default 200–399)"), .init("ca_file", "string", "CA bundle"),
             ],
-            defaultTimeoutSeconds: 20, codes: ["net.http_error", "net.http_slow", "net.tls_untrusted", "net.dns_failure", "net.tcp_refused", "net.ok"]
+            defaultTimeoutSeconds: 20, codes: [.netHTTPError, .netHTTPSlow, .netTLSUntrusted, .netDNSFailure, .netTCPRefused, .netOK]
         ),
     ]
 
     static let host: [ProbeInfo] = [
         ProbeInfo(
             name: "host.disk", domain: .host, summary: "Disk space and inodes per mounted file system (statvfs).", target: "disks",
-            parameters: [.init("mounts", "array", "mount points (default: every data file system)"), .init("warn_percent", "number", "85"), .init("critical_percent", "number", "95")],
-            defaultTimeoutSeconds: 10, codes: ["host.disk_full", "host.inodes_exhausted", "host.ok"]
+            parameters: [.init("mounts", "array", "mount points (default: every data file system)"), .tuning("warn_percent", "number", "85"), .tuning("critical_percent", "number", "95")],
+            defaultTimeoutSeconds: 10, codes: [.hostDiskFull, .hostInodesExhausted, .hostOK]
         ),
         ProbeInfo(
             name: "host.memory", domain: .host, summary: "Available memory, swap and memory pressure (PSI).", target: "memory",
             parameters: [.init("available_percent", "number", "report below this (10)")],
-            defaultTimeoutSeconds: 10, codes: ["host.memory_pressure", "host.ok"]
+            defaultTimeoutSeconds: 10, codes: [.hostMemoryPressure, .hostOK]
         ),
         ProbeInfo(
             name: "host.load", domain: .host, summary: "Load average against CPUs, and CPU pressure.", target: "cpu",
             parameters: [.init("load_per_cpu", "number", "report above this (2)")],
-            defaultTimeoutSeconds: 10, codes: ["host.load_high", "host.ok"]
+            defaultTimeoutSeconds: 10, codes: [.hostLoadHigh, .hostOK]
         ),
         ProbeInfo(
             name: "host.oom", domain: .host, summary: "OOM kills in the kernel log over the lookback window.", target: "kernel",
-            parameters: [.init("lookback_s", "integer", "seconds (3600)"), .init("journal_directory", "string", "read this journal directory"), .init("journal_files", "array", "read these journal files")],
-            defaultTimeoutSeconds: 20, codes: ["host.oom_kill", "host.ok"]
+            parameters: [.tuning("lookback_s", "integer", "seconds (3600)"), .init("journal_directory", "string", "read this journal directory"), .init("journal_files", "array", "read these journal files")],
+            defaultTimeoutSeconds: 20, codes: [.hostOOMKill, .hostOK]
         ),
     ]
 
@@ -140,18 +148,18 @@ public enum ProbeCatalog {
             summary: "Error lines of systemd units in the journal over the lookback window, grouped into signatures; error-rate spikes.",
             target: "unit names or journal",
             parameters: [
-                .init("units", "array", "systemd units"), .init("lookback_s", "integer", "seconds (1800)"),
+                .init("units", "array", "systemd units"), .tuning("lookback_s", "integer", "seconds (1800)"),
                 .init("journal_directory", "string", "journalctl -D"), .init("journal_files", "array", "journalctl --file"),
-                .init("top", "integer", "signatures reported (5)"), .init("min_count", "integer", "occurrences to report a signature (3)"),
+                .tuning("top", "integer", "signatures reported (5)"), .tuning("min_count", "integer", "occurrences to report a signature (3)"),
             ],
-            defaultTimeoutSeconds: 30, codes: ["logs.error_signature", "logs.error_spike", "logs.ok"]
+            defaultTimeoutSeconds: 30, codes: [.logsErrorSignature, .logsErrorSpike, .logsOK]
         ),
         ProbeInfo(
             name: "logs.files", domain: .logs,
             summary: "Error lines in log files (globs), tail window only, rotation-aware, grouped into signatures; error-rate spikes.",
             target: "a glob such as /var/log/app/*.log",
-            parameters: [.init("paths", "array", "globs (default: the target)"), .init("lookback_s", "integer", "seconds (1800)"), .init("max_bytes", "integer", "bytes read per file (8 MiB)")],
-            defaultTimeoutSeconds: 30, codes: ["logs.error_signature", "logs.error_spike", "logs.ok"]
+            parameters: [.init("paths", "array", "globs (default: the target)"), .tuning("lookback_s", "integer", "seconds (1800)"), .init("max_bytes", "integer", "bytes read per file (8 MiB)")],
+            defaultTimeoutSeconds: 30, codes: [.logsErrorSignature, .logsErrorSpike, .logsOK]
         ),
     ]
 
@@ -161,16 +169,16 @@ public enum ProbeCatalog {
 
     static let cloud: [ProbeInfo] = [
         ProbeInfo(name: "aws.rds", domain: .cloud, summary: "RDS DB instances that are not available (storage-full, failed, rebooting…) with their recent events.", target: "the AWS region",
-                  parameters: awsParameters, defaultTimeoutSeconds: 60, codes: ["aws.rds_unavailable", "cred.expired", "aws.ok"]),
+                  parameters: awsParameters, defaultTimeoutSeconds: 60, codes: [.awsRDSUnavailable, .credExpired, .awsOK]),
         ProbeInfo(name: "aws.alarms", domain: .cloud, summary: "CloudWatch alarms in the ALARM state, with reason and metric.", target: "the AWS region",
-                  parameters: awsParameters, defaultTimeoutSeconds: 60, codes: ["aws.alarm_firing", "cred.expired", "aws.ok"]),
+                  parameters: awsParameters, defaultTimeoutSeconds: 60, codes: [.awsAlarmFiring, .credExpired, .awsOK]),
         ProbeInfo(name: "aws.ec2", domain: .cloud, summary: "EC2 instances whose instance or system status checks fail.", target: "the AWS region",
-                  parameters: awsParameters, defaultTimeoutSeconds: 60, codes: ["aws.ec2_impaired", "cred.expired", "aws.ok"]),
+                  parameters: awsParameters, defaultTimeoutSeconds: 60, codes: [.awsEC2Impaired, .credExpired, .awsOK]),
         ProbeInfo(name: "aws.targets", domain: .cloud, summary: "ELBv2 target groups with unhealthy targets and their reasons.", target: "the AWS region",
-                  parameters: awsParameters, defaultTimeoutSeconds: 90, codes: ["aws.targets_unhealthy", "cred.expired", "aws.ok"]),
+                  parameters: awsParameters, defaultTimeoutSeconds: 90, codes: [.awsTargetsUnhealthy, .credExpired, .awsOK]),
         ProbeInfo(name: "aws.logs", domain: .cloud, summary: "CloudWatch Logs error events in the configured log groups, grouped into signatures.", target: "log groups",
-                  parameters: awsParameters + [.init("log_groups", "array", required: true, "log group names"), .init("lookback_s", "integer", "seconds (1800)")],
-                  defaultTimeoutSeconds: 90, codes: ["aws.log_errors", "cred.expired", "aws.ok"]),
+                  parameters: awsParameters + [.init("log_groups", "array", required: true, "log group names"), .tuning("lookback_s", "integer", "seconds (1800)")],
+                  defaultTimeoutSeconds: 90, codes: [.awsLogErrors, .credExpired, .awsOK]),
     ]
 
     static let kubernetesParameters: [ProbeInfo.Parameter] = [
@@ -182,17 +190,17 @@ public enum ProbeCatalog {
         ProbeInfo(name: "k8s.workloads", domain: .kubernetes,
                   summary: "Pods crash-looping (with the previous container's log), OOMKilled, failing image pulls or unschedulable; deployments, statefulsets and daemonsets with unavailable replicas or stuck rollouts.",
                   target: "namespaces", parameters: kubernetesParameters, defaultTimeoutSeconds: 60,
-                  codes: ["k8s.crashloop", "k8s.oomkilled", "k8s.image_pull", "k8s.unschedulable", "k8s.deployment_unavailable", "k8s.ok"]),
+                  codes: [.k8sCrashloop, .k8sOOMKilled, .k8sImagePull, .k8sUnschedulable, .k8sDeploymentUnavailable, .k8sOK]),
         ProbeInfo(name: "k8s.nodes", domain: .kubernetes, summary: "Nodes NotReady or under memory, disk or PID pressure.", target: "the cluster",
-                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: ["k8s.node_not_ready", "k8s.node_pressure", "k8s.ok"]),
+                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: [.k8sNodeNotReady, .k8sNodePressure, .k8sOK]),
         ProbeInfo(name: "k8s.services", domain: .kubernetes, summary: "Services whose selector matches no ready pod.", target: "namespaces",
-                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: ["k8s.service_no_endpoints", "k8s.ok"]),
+                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: [.k8sServiceNoEndpoints, .k8sOK]),
         ProbeInfo(name: "k8s.storage", domain: .kubernetes, summary: "Persistent volume claims stuck in Pending.", target: "namespaces",
-                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: ["k8s.pvc_pending", "k8s.ok"]),
+                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: [.k8sPVCPending, .k8sOK]),
         ProbeInfo(name: "k8s.jobs", domain: .kubernetes, summary: "Jobs that failed.", target: "namespaces",
-                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: ["k8s.job_failed", "k8s.ok"]),
+                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: [.k8sJobFailed, .k8sOK]),
         ProbeInfo(name: "k8s.events", domain: .kubernetes, summary: "Warning events aggregated by reason and object.", target: "namespaces",
-                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: ["k8s.warning_events", "k8s.ok"]),
+                  parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: [.k8sWarningEvents, .k8sOK]),
     ]
 
     /// User-defined command probes (playbooks): any domain.
@@ -215,7 +223,7 @@ public enum ProbeCatalog {
                 .init("remediation", "string", "what to do when the check fails"),
             ],
             defaultTimeoutSeconds: 30,
-            codes: ["command.failed", "command.ok"]
+            codes: [.commandFailed, .commandOK]
         ),
     ]
 }

@@ -10,7 +10,7 @@ import Testing
     static let done = Done(outcomes: [], durationMs: 12)
     static let finding = Finding(
         id: "f1", domain: .network, probe: "net.tcp",
-        draft: FindingDraft(code: "net.tcp_refused", severity: .high, target: "127.0.0.1:1", title: "refused"), observedAt: Date(timeIntervalSince1970: 0)
+        draft: FindingDraft(code: .netTCPRefused, severity: .high, target: "127.0.0.1:1", title: "refused"), observedAt: Date(timeIntervalSince1970: 0)
     )
 
     func exchange() -> RunnerExchange { RunnerExchange(connectTimeout: .seconds(10)) }

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct RuleSynthesizerTests {
     static func finding(_ id: String, _ domain: Domain, _ code: String, _ severity: Severity, target: String = "orders-db", title: String? = nil, tags: [String] = [], evidence: [Evidence] = []) -> Finding {
-        Finding(id: id, domain: domain, probe: "p", draft: FindingDraft(code: code, severity: severity, target: target, title: title ?? "\(code) on \(target)", evidence: evidence, remediation: "fix \(code)", tags: tags), observedAt: Date())
+        Finding(id: id, domain: domain, probe: "p", draft: FindingDraft(code: FindingCode(rawValue: code), severity: severity, target: target, title: title ?? "\(code) on \(target)", evidence: evidence, remediation: "fix \(code)", tags: tags), observedAt: Date())
     }
 
     static func synthesize(_ findings: [Finding], domains: [DomainOutcome] = []) async throws -> DiagnosisReport {

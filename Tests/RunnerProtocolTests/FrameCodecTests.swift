@@ -15,7 +15,7 @@ import Testing
         .progress(ProgressUpdate(probe: "p1", state: .started, fraction: 0.5)),
         .finding(Finding(
             id: "network-1", domain: .network, probe: "net.tcp_connect",
-            draft: FindingDraft(code: "net.tcp_refused", severity: .high, target: "x:1", title: "refused", evidence: [.text("connect", "ECONNREFUSED"), .table("t", columns: ["a"], rows: [["1"]])]),
+            draft: FindingDraft(code: .netTCPRefused, severity: .high, target: "x:1", title: "refused", evidence: [.text("connect", "ECONNREFUSED"), .table("t", columns: ["a"], rows: [["1"]])]),
             observedAt: Date(timeIntervalSince1970: 1_800_000_000)
         )),
         .log(LogLine(level: .warning, message: "héllo ✓")),

@@ -9,7 +9,7 @@ enum InventoryParser {
             guard let dbName = try entry.string("name") else { throw entry.error("name", "every database needs a name") }
             guard let host = try entry.string("host") else { throw entry.error("host", "every database needs a host") }
             guard let database = try entry.string("database") else { throw entry.error("database", "every database needs a database name") }
-            let engine = try entry.string("engine", oneOf: ["postgres"]) ?? "postgres"
+            let engine = try entry.string("engine", oneOf: DatabaseEngine.allCases.map(\.rawValue)).flatMap(DatabaseEngine.init(rawValue:)) ?? .postgres
             let tls = try entry.string("tls", oneOf: TLSMode.allCases.map(\.rawValue)).flatMap(TLSMode.init(rawValue:)) ?? .prefer
             inventory.databases.append(DatabaseTarget(
                 name: dbName, engine: engine, host: host,

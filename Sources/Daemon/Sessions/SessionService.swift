@@ -100,24 +100,20 @@ public actor SessionService {
         }
     }
 
-    let settings: Settings
-    let store: any SessionStore
-    let supervisor: RunnerSupervisor
-    let logger: Logger
-    let metrics: DaemonMetrics
-    /// What each session's run uses.
+    /// What the service and each session's run use.
     let dependencies: SessionDependencies
     private var live: [String: LiveSession] = [:]
+
+    var settings: Settings { dependencies.settings }
+    var store: any SessionStore { dependencies.store }
+    var supervisor: RunnerSupervisor { dependencies.supervisor }
+    var logger: Logger { dependencies.logger }
+    var metrics: DaemonMetrics { dependencies.metrics }
 
     public init(
         settings: Settings, store: any SessionStore, planner: any Planner, fallbackPlanner: RulePlanner = RulePlanner(), synthesizer: any Synthesizer,
         supervisor: RunnerSupervisor, broker: SecretBroker, metrics: DaemonMetrics, secretScrubber: SecretScrubber, logger: Logger
     ) {
-        self.settings = settings
-        self.store = store
-        self.supervisor = supervisor
-        self.metrics = metrics
-        self.logger = logger
         self.dependencies = SessionDependencies(
             settings: settings, store: store, planner: planner, fallbackPlanner: fallbackPlanner, synthesizer: synthesizer,
             supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: secretScrubber, logger: logger

@@ -14,12 +14,11 @@ public struct LLMPlanner: FollowUpPlanner {
         self.fallback = fallback
     }
 
-    /// Parameters the model may set (thresholds and selections); connection details are the
-    /// inventory's.
-    static let tunable: Set<String> = [
-        "checks", "idle_in_transaction_s", "long_query_s", "replication_lag_s", "saturation_ratio",
-        "lookback_s", "top", "min_count", "slow_ms", "expiry_warn_days", "warn_percent", "critical_percent", "timeout_s",
-    ]
+    /// Whether the model may set `parameter` of `probe` (thresholds and selections, as the
+    /// catalogue declares them); connection details are the inventory's.
+    static func isTunable(_ parameter: String, of probe: String) -> Bool {
+        ProbeCatalog.info(probe)?.parameters.contains { $0.name == parameter && $0.tunable } ?? false
+    }
 
     static func toolName(_ probe: String) -> String { probe.replacingOccurrences(of: ".", with: "_") }
 
@@ -32,7 +31,7 @@ public struct LLMPlanner: FollowUpPlanner {
         return byProbe.keys.sorted().compactMap { name in
             guard let info = ProbeCatalog.info(name) else { return nil }
             var properties: [String: Any] = ["target": ["type": "string", "enum": byProbe[name] ?? [], "description": info.target]]
-            for parameter in info.parameters where tunable.contains(parameter.name) {
+            for parameter in info.parameters where parameter.tunable {
                 properties[parameter.name] = ["type": parameter.type == "array" ? "array" : parameter.type, "description": parameter.summary]
                     .merging(parameter.type == "array" ? ["items": ["type": "string"]] : [:]) { a, _ in a }
             }
@@ -46,7 +45,7 @@ public struct LLMPlanner: FollowUpPlanner {
     /// What the model is told about the environment: names and kinds, no credentials.
     static func describe(_ inventory: EnvironmentInventory) -> String {
         var lines = ["Environment \(inventory.name):"]
-        for database in inventory.databases { lines.append("- database \(database.name) (\(database.engine) at \(database.host):\(database.port)/\(database.database))") }
+        for database in inventory.databases { lines.append("- database \(database.name) (\(database.engine.rawValue) at \(database.host):\(database.port)/\(database.database))") }
         if let aws = inventory.aws { lines.append("- AWS region \(aws.region)\(aws.logGroups.isEmpty ? "" : ", log groups \(aws.logGroups.joined(separator: ", "))")") }
         if let kubernetes = inventory.kubernetes { lines.append("- Kubernetes namespaces \(kubernetes.namespaces.joined(separator: ", "))") }
         if let logs = inventory.logs { lines.append("- logs: units \(logs.journaldUnits.joined(separator: ", ")); files \(logs.files.joined(separator: ", "))") }
@@ -96,7 +95,7 @@ public struct LLMPlanner: FollowUpPlanner {
                 continue
             }
             var request = match
-            for (key, value) in object where tunable.contains(key) {
+            for (key, value) in object where isTunable(key, of: match.probe) {
                 if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]),
                    let json = try? JSONDecoder().decode(JSONValue.self, from: data) {
                     request.params[key] = json

@@ -26,12 +26,13 @@ public enum InventoryProbes {
     }
 
     static func databaseProbe(_ database: DatabaseTarget) -> ProbeRequest {
+        let probe = ProbeCatalog.probe(for: database.engine)?.name ?? "db.\(database.engine.rawValue)"
         var params: [String: JSONValue] = [
             "name": .string(database.name), "host": .string(database.host), "port": .number(Double(database.port)),
             "database": .string(database.database), "tls": .string(database.tls.rawValue),
         ]
         if let user = database.user { params["user"] = .string(user) }
-        return ProbeRequest(id: "db.postgres#\(database.name)", probe: "db.postgres", target: database.name, params: params, credential: database.credential)
+        return ProbeRequest(id: "\(probe)#\(database.name)", probe: probe, target: database.name, params: params, credential: database.credential)
     }
 
     static func kubernetesProbes(_ kubernetes: KubernetesInventory) -> [ProbeRequest] {

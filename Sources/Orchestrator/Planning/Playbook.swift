@@ -46,7 +46,7 @@ public struct Playbook: Codable, Sendable, Equatable {
             throw PlaybookError(source: source, reason: "unknown domain \"\(domain)\" (known: \(Domain.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         for (domain, selection) in playbook.domains {
-            for probe in selection.probes where ProbeCatalog.info(probe) == nil && !ProbeCatalog.planned.contains(probe) {
+            for probe in selection.probes where ProbeCatalog.info(probe) == nil {
                 throw PlaybookError(source: source, reason: "domains.\(domain): unknown probe \"\(probe)\"")
             }
         }

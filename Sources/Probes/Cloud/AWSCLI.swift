@@ -75,7 +75,7 @@ struct AWSCLI {
             try await body(AWSCLI(context: context))
         } catch Failure.expired(let message) {
             await context.report(FindingDraft(
-                code: "cred.expired", severity: .high, target: context.credential?.reference ?? "aws",
+                code: .credExpired, severity: .high, target: context.credential?.reference ?? "aws",
                 title: "AWS credentials have expired", detail: message,
                 remediation: "Refresh the temporary credentials behind \(context.credential?.reference ?? "the AWS credential") (re-issue the session token or rotate the access key).",
                 tags: ["auth"]

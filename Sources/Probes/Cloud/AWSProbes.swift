@@ -19,7 +19,7 @@ public struct AWSRDSProbe: Probe {
                 let severe: Set<String> = ["storage-full", "failed", "incompatible-network", "incompatible-parameters", "incompatible-restore", "inaccessible-encryption-credentials", "stopped", "storage-optimization"]
                 let rows = events.suffix(10).map { [($0["Date"] as? String) ?? "", ($0["Message"] as? String) ?? ""] }
                 await context.report(FindingDraft(
-                    code: "aws.rds_unavailable", severity: severe.contains(status) ? .critical : .medium, target: id,
+                    code: .awsRDSUnavailable, severity: severe.contains(status) ? .critical : .medium, target: id,
                     title: status == "storage-full" ? "RDS instance \(id) is out of storage (storage-full)" : "RDS instance \(id) is \(status)",
                     detail: "Engine \(instance["Engine"] as? String ?? "?") \(instance["DBInstanceClass"] as? String ?? ""), \(instance["AllocatedStorage"].map { "\($0)" } ?? "?") GiB allocated; status \(status).",
                     evidence: [
@@ -35,7 +35,7 @@ public struct AWSRDSProbe: Probe {
                 ))
             }
             if !healthy.isEmpty || instances.isEmpty {
-                await context.report(FindingDraft(code: "aws.ok", severity: .ok, target: aws.region, title: instances.isEmpty ? "No RDS instances in \(aws.region)" : "RDS instances available: \(healthy.joined(separator: ", "))"))
+                await context.report(FindingDraft(code: .awsOK, severity: .ok, target: aws.region, title: instances.isEmpty ? "No RDS instances in \(aws.region)" : "RDS instances available: \(healthy.joined(separator: ", "))"))
             }
         }
     }
@@ -56,7 +56,7 @@ public struct AWSAlarmsProbe: Probe {
                 let metric = "\(alarm["Namespace"] as? String ?? "")/\(alarm["MetricName"] as? String ?? "")"
                 let reason = alarm["StateReason"] as? String ?? ""
                 await context.report(FindingDraft(
-                    code: "aws.alarm_firing", severity: .high, target: name,
+                    code: .awsAlarmFiring, severity: .high, target: name,
                     title: "CloudWatch alarm \(name) is firing (\(metric)\(dimensions.isEmpty ? "" : " \(dimensions)"))",
                     detail: reason,
                     evidence: [.table("alarm", columns: ["alarm", "metric", "dimensions", "threshold", "since"], rows: [[
@@ -68,7 +68,7 @@ public struct AWSAlarmsProbe: Probe {
                 ))
             }
             if alarms.isEmpty {
-                await context.report(FindingDraft(code: "aws.ok", severity: .ok, target: aws.region, title: "No CloudWatch alarms firing in \(aws.region)"))
+                await context.report(FindingDraft(code: .awsOK, severity: .ok, target: aws.region, title: "No CloudWatch alarms firing in \(aws.region)"))
             }
         }
     }
@@ -94,10 +94,10 @@ public struct AWSEC2Probe: Probe {
                 }
             }
             if impaired.isEmpty {
-                await context.report(FindingDraft(code: "aws.ok", severity: .ok, target: aws.region, title: "EC2 status checks pass for \(statuses.count) instance(s)"))
+                await context.report(FindingDraft(code: .awsOK, severity: .ok, target: aws.region, title: "EC2 status checks pass for \(statuses.count) instance(s)"))
             } else {
                 await context.report(FindingDraft(
-                    code: "aws.ec2_impaired", severity: .high, target: impaired.map { $0[0] }.joined(separator: ", "),
+                    code: .awsEC2Impaired, severity: .high, target: impaired.map { $0[0] }.joined(separator: ", "),
                     title: "\(impaired.count) EC2 instance(s) fail status checks",
                     detail: "System status failures mean the underlying host; instance status failures the OS or network inside.",
                     evidence: [.table("impaired instances", columns: ["instance", "zone", "instance status", "system status"], rows: impaired)],
@@ -130,7 +130,7 @@ public struct AWSTargetsProbe: Probe {
                 guard !rows.isEmpty else { continue }
                 anyUnhealthy = true
                 await context.report(FindingDraft(
-                    code: "aws.targets_unhealthy", severity: rows.count == health.count ? .critical : .high, target: name,
+                    code: .awsTargetsUnhealthy, severity: rows.count == health.count ? .critical : .high, target: name,
                     title: "\(rows.count) of \(health.count) target(s) unhealthy in \(name)",
                     detail: "The load balancer stops sending traffic to unhealthy targets; with none healthy it answers 502/503.",
                     evidence: [.table("unhealthy targets", columns: ["target", "state", "reason", "description"], rows: rows)],
@@ -139,7 +139,7 @@ public struct AWSTargetsProbe: Probe {
                 ))
             }
             if !anyUnhealthy {
-                await context.report(FindingDraft(code: "aws.ok", severity: .ok, target: aws.region, title: "All targets healthy in \(groups.count) target group(s)"))
+                await context.report(FindingDraft(code: .awsOK, severity: .ok, target: aws.region, title: "All targets healthy in \(groups.count) target group(s)"))
             }
         }
     }
@@ -168,13 +168,13 @@ public struct AWSLogsProbe: Probe {
                 }
             }
             guard miner.totalErrors > 0 else {
-                await context.report(FindingDraft(code: "aws.ok", severity: .ok, target: groups.joined(separator: ", "), title: "No error events in \(groups.joined(separator: ", ")) in the last \(lookback / 60) min"))
+                await context.report(FindingDraft(code: .awsOK, severity: .ok, target: groups.joined(separator: ", "), title: "No error events in \(groups.joined(separator: ", ")) in the last \(lookback / 60) min"))
                 return
             }
             for signature in miner.top.prefix(context.int("top") ?? 5) {
                 let tags = SignatureMiner.causes(signature.template + " " + signature.example)
                 await context.report(FindingDraft(
-                    code: "aws.log_errors", severity: tags.isEmpty ? .medium : .high, target: signature.sources.sorted().joined(separator: ", "),
+                    code: .awsLogErrors, severity: tags.isEmpty ? .medium : .high, target: signature.sources.sorted().joined(separator: ", "),
                     title: "\(signature.count)× \(signature.template.prefix(140))",
                     detail: "CloudWatch Logs events matching \(pattern).",
                     evidence: [.text("example", signature.example), .table("occurrences", columns: ["count", "first seen", "last seen", "sources"], rows: [[

@@ -49,7 +49,7 @@ public struct CommandProbe: Probe {
         }
         if let failure {
             await context.report(FindingDraft(
-                code: context.string("code") ?? "command.failed",
+                code: context.string("code").map(FindingCode.init(rawValue:)) ?? .commandFailed,
                 severity: context.string("severity").flatMap(Severity.init(rawValue:)) ?? .high,
                 target: label,
                 title: context.string("title") ?? "\(label): \(failure)",
@@ -59,7 +59,7 @@ public struct CommandProbe: Probe {
             ))
         } else {
             await context.report(FindingDraft(
-                code: context.string("ok_code") ?? "command.ok", severity: .ok, target: label,
+                code: context.string("ok_code").map(FindingCode.init(rawValue:)) ?? .commandOK, severity: .ok, target: label,
                 title: "\(label): check passed",
                 detail: "\(command) finished with exit code \(result.exitCode ?? 0) in \(result.duration.milliseconds) ms.",
                 evidence: tail.isEmpty ? [] : [.text("output (last lines)", tail)]

@@ -35,7 +35,7 @@ public struct PostgresProbe: Probe {
         switch tcp {
         case .failure(.dns(let reason)):
             await context.report(FindingDraft(
-                code: "db.dns_failure", severity: .critical, target: name,
+                code: .dbDNSFailure, severity: .critical, target: name,
                 title: "\(name): \(host) does not resolve",
                 detail: "The database host name cannot be resolved (\(reason)), so no client can connect.",
                 evidence: [.text("getaddrinfo", reason)],
@@ -45,7 +45,7 @@ public struct PostgresProbe: Probe {
             return
         case .failure(.refused):
             await context.report(FindingDraft(
-                code: "db.unreachable", severity: .critical, target: name,
+                code: .dbUnreachable, severity: .critical, target: name,
                 title: "\(name) refuses connections on port \(port)",
                 detail: "\(host) answered but nothing accepts connections on \(port): PostgreSQL is down, restarting, or listening elsewhere.",
                 evidence: [.text("address", resolved?.addresses.joined(separator: ", ") ?? host), .text("connect", "ECONNREFUSED")],
@@ -57,7 +57,7 @@ public struct PostgresProbe: Probe {
             let reason: String
             if case .failure(.unreachable(let text)) = tcp { reason = text } else { reason = "timed out after \(connectTimeout.milliseconds) ms" }
             await context.report(FindingDraft(
-                code: "db.unreachable", severity: .critical, target: name,
+                code: .dbUnreachable, severity: .critical, target: name,
                 title: "\(name) does not answer on \(host):\(port) (\(reason))",
                 detail: "The TCP handshake did not complete: the host is down, overloaded, or a firewall/security group drops the traffic.",
                 evidence: [.text("address", resolved?.addresses.joined(separator: ", ") ?? host), .text("connect", reason)],
@@ -128,7 +128,7 @@ public struct PostgresProbe: Probe {
         switch sqlState {
         case "28P01", "28000":
             await context.report(FindingDraft(
-                code: "db.auth_failed", severity: .critical, target: name,
+                code: .dbAuthFailed, severity: .critical, target: name,
                 title: "\(name) rejects the login of \(user) (SQLSTATE \(sqlState ?? ""))",
                 detail: sqlState == "28P01"
                     ? "Password authentication failed for \(user): the password the clients use is not the one the server has (a rotation that reached only one side?)."
@@ -141,7 +141,7 @@ public struct PostgresProbe: Probe {
             ))
         case "53300":
             await context.report(FindingDraft(
-                code: "db.connections_saturated", severity: .critical, target: name,
+                code: .dbConnectionsSaturated, severity: .critical, target: name,
                 title: "\(name) has no free connection slots (too many clients)",
                 detail: "The server refused a new connection with SQLSTATE 53300: every connection slot is taken. New client connections fail until some close.",
                 evidence: [.text("server", message)],
@@ -150,7 +150,7 @@ public struct PostgresProbe: Probe {
             ))
         case "57P03":
             await context.report(FindingDraft(
-                code: "db.unreachable", severity: .critical, target: name,
+                code: .dbUnreachable, severity: .critical, target: name,
                 title: "\(name) is not accepting connections (starting up, shutting down or in recovery)",
                 detail: message, evidence: [.text("server", message)],
                 remediation: "Check the server log for why it is starting/stopping; wait for recovery to finish.",
@@ -158,7 +158,7 @@ public struct PostgresProbe: Probe {
             ))
         case .some(let state):
             await context.report(FindingDraft(
-                code: "db.unreachable", severity: .high, target: name,
+                code: .dbUnreachable, severity: .high, target: name,
                 title: "\(name) refused the connection: \(message)",
                 detail: "SQLSTATE \(state) while connecting to \(where_).", evidence: [.text("server", message)],
                 remediation: "Check the database name, the role's permissions and the server log."
@@ -167,7 +167,7 @@ public struct PostgresProbe: Probe {
             let text = Self.describe(error)
             let tlsProblem = error.code == .sslUnsupported || text.lowercased().contains("ssl") || text.lowercased().contains("tls") || text.contains("handshake")
             await context.report(FindingDraft(
-                code: tlsProblem ? "db.tls_error" : "db.unreachable", severity: .critical, target: name,
+                code: tlsProblem ? .dbTLSError : .dbUnreachable, severity: .critical, target: name,
                 title: tlsProblem ? "TLS with \(name) failed" : "Cannot connect to \(name): \(text)",
                 detail: tlsProblem
                     ? "The TCP connection worked but the TLS negotiation did not (\(text)); sslmode is \(tls.rawValue)."
@@ -200,7 +200,7 @@ public struct PostgresProbe: Probe {
         if ratio >= threshold {
             let top = breakdown.first.map { "\($0[0] ?? "?")/\($0[1] ?? "?") from \($0[2] ?? "?") holds \($0[4] ?? "?")" } ?? ""
             await context.report(FindingDraft(
-                code: "db.connections_saturated", severity: ratio >= 1 ? .critical : .high, target: name,
+                code: .dbConnectionsSaturated, severity: ratio >= 1 ? .critical : .high, target: name,
                 title: "\(name) connection slots \(Int(ratio * 100))% used (\(used)/\(available))",
                 detail: "Client backends use \(used) of \(available) slots; new connections fail once they are gone. Largest holder: \(top).",
                 evidence: [usage, table],
@@ -209,7 +209,7 @@ public struct PostgresProbe: Probe {
             ))
         } else {
             await context.report(FindingDraft(
-                code: "db.ok", severity: .ok, target: name,
+                code: .dbOK, severity: .ok, target: name,
                 title: "\(name) connections healthy (\(used)/\(available) slots used)",
                 evidence: [usage]
             ))
@@ -227,7 +227,7 @@ public struct PostgresProbe: Probe {
             ORDER BY a.query_start LIMIT 20
             """)
         guard !blocked.isEmpty else {
-            await context.report(FindingDraft(code: "db.ok", severity: .ok, target: name, title: "\(name): no sessions waiting on locks"))
+            await context.report(FindingDraft(code: .dbOK, severity: .ok, target: name, title: "\(name): no sessions waiting on locks"))
             return
         }
         let blockerPIDs = Set(blocked.flatMap { ($0[5] ?? "").split(separator: ",").map(String.init) })
@@ -240,7 +240,7 @@ public struct PostgresProbe: Probe {
         let longestWait = blocked.compactMap { Int($0[3] ?? "") }.max() ?? 0
         let root = blockers.first
         await context.report(FindingDraft(
-            code: "db.lock_contention", severity: longestWait >= 30 ? .critical : .high, target: name,
+            code: .dbLockContention, severity: longestWait >= 30 ? .critical : .high, target: name,
             title: "\(name): \(blocked.count) session(s) blocked by lock\(blockers.count == 1 ? " held by pid \(root?[0] ?? "?")" : "s") (longest wait \(longestWait) s)",
             detail: root.map { "Blocker pid \($0[0] ?? "?") (\($0[1] ?? "?"), \($0[2] ?? "?")) is \($0[3] ?? "?") with a transaction open for \($0[4] ?? "?") s: \($0[5] ?? "")" } ?? "",
             evidence: [
@@ -263,12 +263,12 @@ public struct PostgresProbe: Probe {
             ORDER BY state_change LIMIT 20
             """)
         guard !rows.isEmpty else {
-            await context.report(FindingDraft(code: "db.ok", severity: .ok, target: name, title: "\(name): no sessions idle in transaction over \(Int(threshold)) s"))
+            await context.report(FindingDraft(code: .dbOK, severity: .ok, target: name, title: "\(name): no sessions idle in transaction over \(Int(threshold)) s"))
             return
         }
         let oldest = rows.compactMap { Int($0[5] ?? "") }.max() ?? 0
         await context.report(FindingDraft(
-            code: "db.idle_in_transaction", severity: oldest >= 600 ? .high : .medium, target: name,
+            code: .dbIdleInTransaction, severity: oldest >= 600 ? .high : .medium, target: name,
             title: "\(name): \(rows.count) session(s) idle in an open transaction (oldest \(oldest) s)",
             detail: "Sessions that opened a transaction and stopped talking hold their locks and snapshots: they block writers, VACUUM and occupy slots.",
             evidence: [.table("idle in transaction", columns: ["pid", "user", "application", "client", "idle s", "transaction age s", "last query"], rows: rows.map { $0.map { $0 ?? "" } })],
@@ -288,12 +288,12 @@ public struct PostgresProbe: Probe {
             ORDER BY query_start LIMIT 20
             """)
         guard !rows.isEmpty else {
-            await context.report(FindingDraft(code: "db.ok", severity: .ok, target: name, title: "\(name): no queries running longer than \(Int(threshold)) s"))
+            await context.report(FindingDraft(code: .dbOK, severity: .ok, target: name, title: "\(name): no queries running longer than \(Int(threshold)) s"))
             return
         }
         let longest = rows.compactMap { Int($0[3] ?? "") }.max() ?? 0
         await context.report(FindingDraft(
-            code: "db.long_running_query", severity: longest >= 300 ? .high : .medium, target: name,
+            code: .dbLongRunningQuery, severity: longest >= 300 ? .high : .medium, target: name,
             title: "\(name): \(rows.count) query(ies) running over \(Int(threshold)) s (longest \(longest) s)",
             detail: "Long queries hold resources and locks; if they are new, a plan changed or data grew.",
             evidence: [.table("long-running queries", columns: ["pid", "user", "application", "running s", "waiting on", "query"], rows: rows.map { $0.map { $0 ?? "" } })],
@@ -308,11 +308,11 @@ public struct PostgresProbe: Probe {
         if inRecovery {
             let lag = try await session.rows("SELECT coalesce(round(extract(epoch FROM now() - pg_last_xact_replay_timestamp()))::text, '')").first?[0] ?? ""
             guard let seconds = Double(lag), seconds > threshold else {
-                await context.report(FindingDraft(code: "db.ok", severity: .ok, target: name, title: "\(name) (replica): replay lag \(lag.isEmpty ? "unknown" : "\(lag) s")"))
+                await context.report(FindingDraft(code: .dbOK, severity: .ok, target: name, title: "\(name) (replica): replay lag \(lag.isEmpty ? "unknown" : "\(lag) s")"))
                 return
             }
             await context.report(FindingDraft(
-                code: "db.replication_lag", severity: seconds > 300 ? .high : .medium, target: name,
+                code: .dbReplicationLag, severity: seconds > 300 ? .high : .medium, target: name,
                 title: "\(name) (replica) is \(Int(seconds)) s behind its primary",
                 detail: "Reads from this replica return stale data.",
                 evidence: [.text("replay lag", "\(Int(seconds)) s since the last replayed transaction")],
@@ -327,11 +327,11 @@ public struct PostgresProbe: Probe {
             """)
         let lagging = replicas.filter { Double($0[3] ?? "0") ?? 0 > threshold }
         guard !lagging.isEmpty else {
-            await context.report(FindingDraft(code: "db.ok", severity: .ok, target: name, title: "\(name): \(replicas.count) replica(s), none lagging over \(Int(threshold)) s"))
+            await context.report(FindingDraft(code: .dbOK, severity: .ok, target: name, title: "\(name): \(replicas.count) replica(s), none lagging over \(Int(threshold)) s"))
             return
         }
         await context.report(FindingDraft(
-            code: "db.replication_lag", severity: .high, target: name,
+            code: .dbReplicationLag, severity: .high, target: name,
             title: "\(name): \(lagging.count) replica(s) lagging over \(Int(threshold)) s",
             evidence: [.table("replicas", columns: ["name", "client", "state", "replay lag s", "bytes behind"], rows: replicas.map { $0.map { $0 ?? "" } })],
             remediation: "Check the replicas' disk and network; a lagging synchronous replica also slows commits on the primary."

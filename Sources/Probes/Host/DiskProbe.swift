@@ -36,7 +36,7 @@ public struct DiskProbe: Probe {
             if percent >= warn {
                 problems += 1
                 await context.report(FindingDraft(
-                    code: "host.disk_full", severity: percent >= critical ? .critical : .high, target: mount.path,
+                    code: .hostDiskFull, severity: percent >= critical ? .critical : .high, target: mount.path,
                     title: "\(mount.path) is \(Int(percent))% full (\(String(format: "%.2f", freeGiB)) GiB free)",
                     detail: "Writes fail when it fills: databases stop, logs stop, services crash on ENOSPC.",
                     evidence: [table],
@@ -47,7 +47,7 @@ public struct DiskProbe: Probe {
             if inodePercent >= warn {
                 problems += 1
                 await context.report(FindingDraft(
-                    code: "host.inodes_exhausted", severity: inodePercent >= critical ? .critical : .high, target: mount.path,
+                    code: .hostInodesExhausted, severity: inodePercent >= critical ? .critical : .high, target: mount.path,
                     title: "\(mount.path) uses \(Int(inodePercent))% of its inodes",
                     detail: "No new files can be created once inodes run out, even with free space.",
                     evidence: [table],
@@ -58,7 +58,7 @@ public struct DiskProbe: Probe {
         }
         if problems == 0 {
             await context.report(FindingDraft(
-                code: "host.ok", severity: .ok, target: "disks",
+                code: .hostOK, severity: .ok, target: "disks",
                 title: "Disk space and inodes fine on \(rows.count) file system(s) (under \(Int(warn))%)",
                 evidence: rows.isEmpty ? [] : [.table("file systems", columns: ["mount", "device", "type", "used", "free", "inodes used"], rows: rows)]
             ))

@@ -26,7 +26,7 @@ public struct MemoryProbe: Probe {
         let low = availablePercent < (context.double("available_percent") ?? 10)
         if low || stalled {
             await context.report(FindingDraft(
-                code: "host.memory_pressure", severity: availablePercent < 5 || (pressure?.fullAvg60 ?? 0) >= 20 ? .critical : .high, target: "memory",
+                code: .hostMemoryPressure, severity: availablePercent < 5 || (pressure?.fullAvg60 ?? 0) >= 20 ? .critical : .high, target: "memory",
                 title: low ? "Only \(String(format: "%.1f", availablePercent))% of memory is available" : "Tasks are stalling on memory (PSI)",
                 detail: "Processes wait for memory (reclaim, swap); the OOM killer follows if it gets worse.",
                 evidence: [table],
@@ -34,7 +34,7 @@ public struct MemoryProbe: Probe {
                 tags: ["oom"]
             ))
         } else {
-            await context.report(FindingDraft(code: "host.ok", severity: .ok, target: "memory", title: "Memory fine (\(String(format: "%.0f", availablePercent))% available, no stalls)", evidence: [table]))
+            await context.report(FindingDraft(code: .hostOK, severity: .ok, target: "memory", title: "Memory fine (\(String(format: "%.0f", availablePercent))% available, no stalls)", evidence: [table]))
         }
     }
 }
@@ -56,7 +56,7 @@ public struct LoadProbe: Probe {
         ]])
         if ratio >= (context.double("load_per_cpu") ?? 2) {
             await context.report(FindingDraft(
-                code: "host.load_high", severity: ratio >= 4 ? .high : .medium, target: "cpu",
+                code: .hostLoadHigh, severity: ratio >= 4 ? .high : .medium, target: "cpu",
                 title: "Load average \(values[1]) on \(cpus) CPU(s) (\(String(format: "%.1f", ratio))× per CPU)",
                 detail: "More runnable (or I/O-blocked) tasks than CPUs: requests queue and latency grows.",
                 evidence: [table],
@@ -64,7 +64,7 @@ public struct LoadProbe: Probe {
                 tags: ["slow"]
             ))
         } else {
-            await context.report(FindingDraft(code: "host.ok", severity: .ok, target: "cpu", title: "Load \(values[1]) on \(cpus) CPU(s) is fine", evidence: [table]))
+            await context.report(FindingDraft(code: .hostOK, severity: .ok, target: "cpu", title: "Load \(values[1]) on \(cpus) CPU(s) is fine", evidence: [table]))
         }
     }
 }

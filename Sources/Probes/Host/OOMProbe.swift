@@ -28,12 +28,12 @@ public struct OOMProbe: Probe {
             }
         }
         if kills.isEmpty {
-            await context.report(FindingDraft(code: "host.ok", severity: .ok, target: "kernel", title: "No OOM kills in the last \(lookback / 60) min"))
+            await context.report(FindingDraft(code: .hostOK, severity: .ok, target: "kernel", title: "No OOM kills in the last \(lookback / 60) min"))
             return
         }
         let victims = Dictionary(grouping: kills, by: { $0[1] }).mapValues(\.count).sorted { $0.value > $1.value }
         await context.report(FindingDraft(
-            code: "host.oom_kill", severity: .high, target: "kernel",
+            code: .hostOOMKill, severity: .high, target: "kernel",
             title: "The kernel OOM killer ended \(kills.count) process(es): \(victims.prefix(3).map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))",
             detail: "Memory ran out and the kernel killed processes; services restart or disappear.",
             evidence: [.table("OOM kills", columns: ["time", "process", "pid", "memory"], rows: Array(kills.suffix(20)))],

@@ -27,7 +27,7 @@ public struct KubernetesWorkloadsProbe: Probe {
                 }
             }
             if problems == 0 {
-                await context.report(FindingDraft(code: "k8s.ok", severity: .ok, target: kubectl.namespaces.joined(separator: ","),
+                await context.report(FindingDraft(code: .k8sOK, severity: .ok, target: kubectl.namespaces.joined(separator: ","),
                                                   title: "\(podCount) pod(s) and their controllers healthy in \(kubectl.namespaces.joined(separator: ", "))"))
             }
         }
@@ -50,7 +50,7 @@ public struct KubernetesWorkloadsProbe: Probe {
                         problems += 1
                         let limit = (pod.map("spec").list("containers").first { $0.string("name") == containerName }?.map("resources").map("limits").string("memory")) ?? "none"
                         await context.report(FindingDraft(
-                            code: "k8s.oomkilled", severity: .high, target: target,
+                            code: .k8sOOMKilled, severity: .high, target: target,
                             title: "\(target): container \(containerName) was OOMKilled (memory limit \(limit), \(restarts) restarts)",
                             detail: "The container used more memory than its limit and the kernel killed it.",
                             evidence: [table],
@@ -63,7 +63,7 @@ public struct KubernetesWorkloadsProbe: Probe {
                         let logs = (try? await kubectl.run(["logs", pod.name, "-n", namespace, "-c", containerName, "--previous", "--tail=\(context.int("log_lines") ?? 20)"]))?.stdoutText ?? ""
                         let tags = SignatureMiner.causes(logs + " " + lastReason)
                         await context.report(FindingDraft(
-                            code: "k8s.crashloop", severity: .high, target: target,
+                            code: .k8sCrashloop, severity: .high, target: target,
                             title: "\(target): \(containerName) is crash-looping (\(restarts) restarts, last exit \(exitCode)\(lastReason.isEmpty ? "" : " \(lastReason)"))",
                             detail: logs.isEmpty ? "The container keeps exiting." : "The previous container's last log lines say why it exits.",
                             evidence: [table] + (logs.isEmpty ? [] : [.text("previous container log (tail)", String(logs.suffix(4000)))]),
@@ -74,7 +74,7 @@ public struct KubernetesWorkloadsProbe: Probe {
                     if ["ImagePullBackOff", "ErrImagePull", "InvalidImageName"].contains(waiting.string("reason") ?? "") {
                         problems += 1
                         await context.report(FindingDraft(
-                            code: "k8s.image_pull", severity: .high, target: target,
+                            code: .k8sImagePull, severity: .high, target: target,
                             title: "\(target): cannot pull the image of \(containerName) (\(waiting.string("reason") ?? ""))",
                             detail: waiting.string("message") ?? "", evidence: [table, .text("image", container.string("image") ?? "")],
                             remediation: "Check the image name and tag exist and the pull secret/registry credentials."
@@ -85,7 +85,7 @@ public struct KubernetesWorkloadsProbe: Probe {
                    let scheduled = status.list("conditions").first(where: { $0.string("type") == "PodScheduled" }), scheduled.string("status") == "False" {
                     problems += 1
                     await context.report(FindingDraft(
-                        code: "k8s.unschedulable", severity: .high, target: target,
+                        code: .k8sUnschedulable, severity: .high, target: target,
                         title: "\(target) cannot be scheduled: \(scheduled.string("reason") ?? "")",
                         detail: scheduled.string("message") ?? "", evidence: [.text("scheduler", scheduled.string("message") ?? "")],
                         remediation: "Free or add capacity matching the pod's requests, node selectors, affinity and taints."
@@ -118,7 +118,7 @@ public struct KubernetesWorkloadsProbe: Probe {
                 problems += 1
                 let target = "\(namespace)/\(item.name)"
                 await context.report(FindingDraft(
-                    code: "k8s.deployment_unavailable", severity: ready == 0 && desired > 0 ? .critical : .high, target: target,
+                    code: .k8sDeploymentUnavailable, severity: ready == 0 && desired > 0 ? .critical : .high, target: target,
                     title: stuck != nil ? "\(kind.dropLast()) \(target): rollout is stuck (ProgressDeadlineExceeded)" : "\(kind.dropLast()) \(target): \(ready)/\(desired) replicas available",
                     detail: stuck?.string("message") ?? "Fewer replicas are available than desired; the service runs with reduced or no capacity.",
                     evidence: [.table(String(kind.dropLast()), columns: ["name", "desired", "available", "updated"], rows: [[item.name, String(desired), String(ready), String(status.int("updatedReplicas") ?? 0)]])],
@@ -147,7 +147,7 @@ public struct KubernetesNodesProbe: Probe {
                 if ready?.string("status") != "True" {
                     problems += 1
                     await context.report(FindingDraft(
-                        code: "k8s.node_not_ready", severity: .critical, target: node.name,
+                        code: .k8sNodeNotReady, severity: .critical, target: node.name,
                         title: "Node \(node.name) is NotReady (\(ready?.string("reason") ?? "no Ready condition"))",
                         detail: ready?.string("message") ?? "", evidence: [table],
                         remediation: "kubectl describe node \(node.name); check the kubelet and the machine; cordon and drain it if it does not come back.",
@@ -157,7 +157,7 @@ public struct KubernetesNodesProbe: Probe {
                 for pressure in ["MemoryPressure", "DiskPressure", "PIDPressure"] where conditions.contains(where: { $0.string("type") == pressure && $0.string("status") == "True" }) {
                     problems += 1
                     await context.report(FindingDraft(
-                        code: "k8s.node_pressure", severity: .high, target: node.name,
+                        code: .k8sNodePressure, severity: .high, target: node.name,
                         title: "Node \(node.name) reports \(pressure)", evidence: [table],
                         remediation: "The kubelet evicts pods under \(pressure); free the resource or add nodes.",
                         tags: pressure == "MemoryPressure" ? ["oom"] : (pressure == "DiskPressure" ? ["disk_full"] : [])
@@ -165,7 +165,7 @@ public struct KubernetesNodesProbe: Probe {
                 }
             }
             if problems == 0 {
-                await context.report(FindingDraft(code: "k8s.ok", severity: .ok, target: "nodes", title: "All \(nodes.count) node(s) Ready without pressure"))
+                await context.report(FindingDraft(code: .k8sOK, severity: .ok, target: "nodes", title: "All \(nodes.count) node(s) Ready without pressure"))
             }
         }
     }
@@ -192,7 +192,7 @@ public struct KubernetesServicesProbe: Probe {
                     problems += 1
                     let selector = service.map("spec").map("selector").map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
                     await context.report(FindingDraft(
-                        code: "k8s.service_no_endpoints", severity: .high, target: "\(namespace)/\(service.name)",
+                        code: .k8sServiceNoEndpoints, severity: .high, target: "\(namespace)/\(service.name)",
                         title: "Service \(namespace)/\(service.name) has no ready endpoints (\(notReady) not ready)",
                         detail: "Traffic to the service fails: no pod matching \(selector) is ready.",
                         evidence: [.table("service", columns: ["service", "selector", "ready", "not ready"], rows: [[service.name, selector, String(ready), String(notReady)]])],
@@ -202,7 +202,7 @@ public struct KubernetesServicesProbe: Probe {
                 }
             }
             if problems == 0 {
-                await context.report(FindingDraft(code: "k8s.ok", severity: .ok, target: kubectl.namespaces.joined(separator: ","), title: "\(count) service(s) have ready endpoints"))
+                await context.report(FindingDraft(code: .k8sOK, severity: .ok, target: kubectl.namespaces.joined(separator: ","), title: "\(count) service(s) have ready endpoints"))
             }
         }
     }
@@ -222,10 +222,10 @@ public struct KubernetesStorageProbe: Probe {
                 }
             }
             if pending.isEmpty {
-                await context.report(FindingDraft(code: "k8s.ok", severity: .ok, target: kubectl.namespaces.joined(separator: ","), title: "No pending volume claims"))
+                await context.report(FindingDraft(code: .k8sOK, severity: .ok, target: kubectl.namespaces.joined(separator: ","), title: "No pending volume claims"))
             } else {
                 await context.report(FindingDraft(
-                    code: "k8s.pvc_pending", severity: .high, target: pending.map { $0[0] }.joined(separator: ", "),
+                    code: .k8sPVCPending, severity: .high, target: pending.map { $0[0] }.joined(separator: ", "),
                     title: "\(pending.count) volume claim(s) Pending", detail: "Pods using them cannot start.",
                     evidence: [.table("pending claims", columns: ["claim", "storage class", "size"], rows: pending)],
                     remediation: "kubectl describe pvc: check the storage class exists and its provisioner works, and quotas."
@@ -251,10 +251,10 @@ public struct KubernetesJobsProbe: Probe {
                 }
             }
             if failed.isEmpty {
-                await context.report(FindingDraft(code: "k8s.ok", severity: .ok, target: kubectl.namespaces.joined(separator: ","), title: "No failed jobs"))
+                await context.report(FindingDraft(code: .k8sOK, severity: .ok, target: kubectl.namespaces.joined(separator: ","), title: "No failed jobs"))
             } else {
                 await context.report(FindingDraft(
-                    code: "k8s.job_failed", severity: .medium, target: failed.map { $0[0] }.joined(separator: ", "),
+                    code: .k8sJobFailed, severity: .medium, target: failed.map { $0[0] }.joined(separator: ", "),
                     title: "\(failed.count) job(s) failed", evidence: [.table("failed jobs", columns: ["job", "reason", "message", "failed pods"], rows: failed)],
                     remediation: "kubectl logs job/<name> -n <namespace> for the last attempt."
                 ))
@@ -285,12 +285,12 @@ public struct KubernetesEventsProbe: Probe {
             }
             let top = groups.values.sorted { ($0.count, $0.object) > ($1.count, $1.object) }
             guard !top.isEmpty else {
-                await context.report(FindingDraft(code: "k8s.ok", severity: .ok, target: kubectl.namespaces.joined(separator: ","), title: "No Warning events"))
+                await context.report(FindingDraft(code: .k8sOK, severity: .ok, target: kubectl.namespaces.joined(separator: ","), title: "No Warning events"))
                 return
             }
             let text = top.map(\.message).joined(separator: " ")
             await context.report(FindingDraft(
-                code: "k8s.warning_events", severity: .medium, target: kubectl.namespaces.joined(separator: ","),
+                code: .k8sWarningEvents, severity: .medium, target: kubectl.namespaces.joined(separator: ","),
                 title: "\(top.reduce(0) { $0 + $1.count }) Warning events: " + top.prefix(3).map { "\($0.reason) on \($0.object) ×\($0.count)" }.joined(separator: ", "),
                 evidence: [.table("warning events", columns: ["reason", "object", "count", "last", "message"], rows: top.prefix(20).map { [$0.reason, $0.object, String($0.count), $0.last, String($0.message.prefix(200))] })],
                 remediation: "The events name the failing objects; see their own findings.",

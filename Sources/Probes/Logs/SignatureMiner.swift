@@ -150,7 +150,7 @@ enum LogFindings {
     static func report(_ miner: SignatureMiner, context: ProbeContext, sourceLabel: String, lookback: TimeInterval, now: Date = Date()) async {
         guard miner.totalErrors > 0 else {
             await context.report(FindingDraft(
-                code: "logs.ok", severity: .ok, target: sourceLabel,
+                code: .logsOK, severity: .ok, target: sourceLabel,
                 title: "No error lines in \(sourceLabel) in the last \(Int(lookback / 60)) min (\(miner.linesSeen) lines read)"
             ))
             return
@@ -162,7 +162,7 @@ enum LogFindings {
             let first = signature.first.map(JSONCoding.format) ?? "?"
             let last = signature.last.map(JSONCoding.format) ?? "?"
             await context.report(FindingDraft(
-                code: "logs.error_signature", severity: tags.isEmpty ? (signature.count >= 100 ? .medium : .low) : .high, target: sourceLabel,
+                code: .logsErrorSignature, severity: tags.isEmpty ? (signature.count >= 100 ? .medium : .low) : .high, target: sourceLabel,
                 title: "\(signature.count)× \(signature.template.prefix(140))",
                 detail: "Seen \(signature.count) times between \(first) and \(last) in \(signature.sources.sorted().joined(separator: ", "))\(tags.isEmpty ? "" : "; names a known cause: \(tags.joined(separator: ", "))").",
                 evidence: [
@@ -188,7 +188,7 @@ enum LogFindings {
             let top = miner.top.first { signature in signature.times.contains { $0 >= recentStart } }
             let tags = top.map { SignatureMiner.causes($0.template + " " + $0.example) } ?? []
             await context.report(FindingDraft(
-                code: "logs.error_spike", severity: .high, target: sourceLabel,
+                code: .logsErrorSpike, severity: .high, target: sourceLabel,
                 title: "Error spike in \(sourceLabel): \(recent) errors in the last \(Int(recentWindow / 60)) min vs \(earlier) in the \(Int(earlierWindow / 60)) min before",
                 detail: String(format: "%.1f errors/min now against %.2f/min before. Mostly: %@", recentRate * 60, earlierRate * 60, top?.template ?? "?"),
                 evidence: [.table("error rate", columns: ["window", "errors", "per minute"], rows: [

@@ -13,7 +13,7 @@ public struct DNSProbe: Probe {
         case .failure(let failure):
             let reason = if case .dns(let text) = failure { text } else { "\(failure)" }
             await context.report(FindingDraft(
-                code: "net.dns_failure", severity: .high, target: name,
+                code: .netDNSFailure, severity: .high, target: name,
                 title: "\(name) does not resolve", detail: "Name resolution failed: \(reason).",
                 evidence: [.text("getaddrinfo", reason)],
                 remediation: "Check the record (dig \(name)), the zone and the resolvers in /etc/resolv.conf.", tags: ["dns"]
@@ -22,13 +22,13 @@ public struct DNSProbe: Probe {
             let evidence = Evidence.text("answer", "\(resolved.addresses.joined(separator: ", ")) in \(resolved.duration.milliseconds) ms")
             if resolved.duration.milliseconds > slowMs {
                 await context.report(FindingDraft(
-                    code: "net.dns_failure", severity: .medium, target: name,
+                    code: .netDNSFailure, severity: .medium, target: name,
                     title: "\(name) resolves slowly (\(Int(resolved.duration.milliseconds)) ms)",
                     detail: "Slow resolution adds to every new connection.", evidence: [evidence],
                     remediation: "Check the resolvers' health and latency; consider a local caching resolver.", tags: ["dns", "slow"]
                 ))
             } else {
-                await context.report(FindingDraft(code: "net.ok", severity: .ok, target: name, title: "\(name) resolves (\(resolved.addresses.count) address(es), \(resolved.duration.milliseconds) ms)", evidence: [evidence]))
+                await context.report(FindingDraft(code: .netOK, severity: .ok, target: name, title: "\(name) resolves (\(resolved.addresses.count) address(es), \(resolved.duration.milliseconds) ms)", evidence: [evidence]))
             }
         }
     }

@@ -32,26 +32,26 @@ public struct HTTPProbe: Probe {
         case 0:
             break
         case 6:
-            await context.report(FindingDraft(code: "net.dns_failure", severity: .high, target: url, title: "\(url): host does not resolve", detail: curlError, evidence: [.text("curl", curlError)], remediation: "Check the DNS record of the URL's host.", tags: ["dns"]))
+            await context.report(FindingDraft(code: .netDNSFailure, severity: .high, target: url, title: "\(url): host does not resolve", detail: curlError, evidence: [.text("curl", curlError)], remediation: "Check the DNS record of the URL's host.", tags: ["dns"]))
             return
         case 7:
-            await context.report(FindingDraft(code: "net.tcp_refused", severity: .high, target: url, title: "\(url): connection refused", detail: curlError, evidence: [.text("curl", curlError)], remediation: "Check that the service behind \(url) is up and listening.", tags: ["connection_refused"]))
+            await context.report(FindingDraft(code: .netTCPRefused, severity: .high, target: url, title: "\(url): connection refused", detail: curlError, evidence: [.text("curl", curlError)], remediation: "Check that the service behind \(url) is up and listening.", tags: ["connection_refused"]))
             return
         case 28:
-            await context.report(FindingDraft(code: "net.http_slow", severity: .high, target: url, title: "\(url) did not answer within \(Int(timeout)) s", detail: curlError, evidence: [.text("curl", curlError)], remediation: "Check the service's latency, saturation and its dependencies.", tags: ["timeout", "slow"]))
+            await context.report(FindingDraft(code: .netHTTPSlow, severity: .high, target: url, title: "\(url) did not answer within \(Int(timeout)) s", detail: curlError, evidence: [.text("curl", curlError)], remediation: "Check the service's latency, saturation and its dependencies.", tags: ["timeout", "slow"]))
             return
         case 35, 51, 58, 59, 60, 77, 80, 82, 83, 90, 91:
-            await context.report(FindingDraft(code: "net.tls_untrusted", severity: .high, target: url, title: "\(url): TLS verification failed", detail: curlError, evidence: [.text("curl", curlError)], remediation: "Check the certificate (expiry, chain, name) served for \(url).", tags: ["tls"]))
+            await context.report(FindingDraft(code: .netTLSUntrusted, severity: .high, target: url, title: "\(url): TLS verification failed", detail: curlError, evidence: [.text("curl", curlError)], remediation: "Check the certificate (expiry, chain, name) served for \(url).", tags: ["tls"]))
             return
         default:
-            await context.report(FindingDraft(code: "net.http_error", severity: .high, target: url, title: "\(url): request failed (curl exit \(result.exitCode.map(String.init) ?? "?"))", detail: curlError, evidence: [.text("curl", curlError)], remediation: "Run curl -v \(url) from this host."))
+            await context.report(FindingDraft(code: .netHTTPError, severity: .high, target: url, title: "\(url): request failed (curl exit \(result.exitCode.map(String.init) ?? "?"))", detail: curlError, evidence: [.text("curl", curlError)], remediation: "Run curl -v \(url) from this host."))
             return
         }
 
         let healthy = expected.map { $0.contains(status) } ?? (200..<400).contains(status)
         if !healthy {
             await context.report(FindingDraft(
-                code: "net.http_error", severity: status >= 500 ? .high : .medium, target: url,
+                code: .netHTTPError, severity: status >= 500 ? .high : .medium, target: url,
                 title: "\(url) answers HTTP \(status)",
                 detail: status >= 500 ? "The service answers with a server error: it is up but failing behind the front door." : "The service answers with a client error.",
                 evidence: [timing],
@@ -60,12 +60,12 @@ public struct HTTPProbe: Probe {
             ))
         } else if seconds * 1000 > slowMs {
             await context.report(FindingDraft(
-                code: "net.http_slow", severity: .medium, target: url,
+                code: .netHTTPSlow, severity: .medium, target: url,
                 title: "\(url) is slow (\(Int(seconds * 1000)) ms)", evidence: [timing],
                 remediation: "Compare connect, TLS and first-byte times above to see where the time goes.", tags: ["slow"]
             ))
         } else {
-            await context.report(FindingDraft(code: "net.ok", severity: .ok, target: url, title: "\(url) answers HTTP \(status) in \(Int(seconds * 1000)) ms", evidence: [timing]))
+            await context.report(FindingDraft(code: .netOK, severity: .ok, target: url, title: "\(url) answers HTTP \(status) in \(Int(seconds * 1000)) ms", evidence: [timing]))
         }
     }
 }

@@ -18,14 +18,14 @@ public struct TCPConnectProbe: Probe {
         switch result {
         case .success(let duration):
             await context.report(FindingDraft(
-                code: "net.ok", severity: .ok, target: context.target,
+                code: .netOK, severity: .ok, target: context.target,
                 title: "TCP \(context.target) accepts connections (\(duration.milliseconds) ms)",
                 detail: "Resolved and completed a TCP handshake.",
                 evidence: resolvedEvidence + [.text("connect", "\(duration.milliseconds) ms")]
             ))
         case .failure(.dns(let reason)):
             await context.report(FindingDraft(
-                code: "net.dns_failure", severity: .high, target: context.target,
+                code: .netDNSFailure, severity: .high, target: context.target,
                 title: "\(host) does not resolve",
                 detail: "Name resolution failed: \(reason).",
                 evidence: [.text("getaddrinfo", reason)],
@@ -34,7 +34,7 @@ public struct TCPConnectProbe: Probe {
             ))
         case .failure(.refused):
             await context.report(FindingDraft(
-                code: "net.tcp_refused", severity: .high, target: context.target,
+                code: .netTCPRefused, severity: .high, target: context.target,
                 title: "Connection refused by \(context.target)",
                 detail: "The host answered but nothing listens on port \(port) (or a firewall rejects it).",
                 evidence: resolvedEvidence + [.text("connect", "ECONNREFUSED")],
@@ -43,7 +43,7 @@ public struct TCPConnectProbe: Probe {
             ))
         case .failure(.timedOut):
             await context.report(FindingDraft(
-                code: "net.tcp_timeout", severity: .high, target: context.target,
+                code: .netTCPTimeout, severity: .high, target: context.target,
                 title: "No answer from \(context.target) within \(timeout.milliseconds) ms",
                 detail: "The TCP handshake did not complete: the host is down, overloaded, or packets are dropped.",
                 evidence: resolvedEvidence + [.text("connect", "timed out after \(timeout.milliseconds) ms")],
@@ -52,7 +52,7 @@ public struct TCPConnectProbe: Probe {
             ))
         case .failure(.unreachable(let reason)):
             await context.report(FindingDraft(
-                code: "net.tcp_timeout", severity: .high, target: context.target,
+                code: .netTCPTimeout, severity: .high, target: context.target,
                 title: "\(context.target) is unreachable: \(reason)",
                 detail: "The connection could not be attempted: \(reason).",
                 evidence: resolvedEvidence + [.text("connect", reason)],

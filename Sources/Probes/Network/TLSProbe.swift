@@ -29,7 +29,7 @@ public struct TLSProbe: Probe {
         guard case .success(let chain) = inspection, let leaf = chain.first else {
             if case .failure(let reason) = inspection {
                 await context.report(FindingDraft(
-                    code: "net.tls_untrusted", severity: .high, target: context.target,
+                    code: .netTLSUntrusted, severity: .high, target: context.target,
                     title: "TLS handshake with \(context.target) failed",
                     detail: "The server does not complete a TLS handshake: \(reason).",
                     evidence: [.text("handshake", reason)],
@@ -50,7 +50,7 @@ public struct TLSProbe: Probe {
         if daysLeft < 0 {
             problem = true
             await context.report(FindingDraft(
-                code: "net.tls_expired", severity: .critical, target: context.target,
+                code: .netTLSExpired, severity: .critical, target: context.target,
                 title: "TLS certificate of \(context.target) expired \(Int(-daysLeft)) day(s) ago",
                 detail: "The certificate (\(names)) was valid until \(JSONCoding.format(expiry)); clients that verify certificates refuse the connection.",
                 evidence: [certificate],
@@ -60,7 +60,7 @@ public struct TLSProbe: Probe {
         } else if daysLeft < warnDays {
             problem = true
             await context.report(FindingDraft(
-                code: "net.tls_expiring", severity: daysLeft < 3 ? .high : .medium, target: context.target,
+                code: .netTLSExpiring, severity: daysLeft < 3 ? .high : .medium, target: context.target,
                 title: "TLS certificate of \(context.target) expires in \(String(format: "%.1f", daysLeft)) days",
                 detail: "Valid until \(JSONCoding.format(expiry)).", evidence: [certificate],
                 remediation: "Renew the certificate for \(serverName) before \(JSONCoding.format(expiry)).", tags: ["tls"]
@@ -74,7 +74,7 @@ public struct TLSProbe: Probe {
                 problem = true
                 let mismatch = reason.lowercased().contains("hostname") || reason.lowercased().contains("name")
                 await context.report(FindingDraft(
-                    code: "net.tls_untrusted", severity: .high, target: context.target,
+                    code: .netTLSUntrusted, severity: .high, target: context.target,
                     title: mismatch ? "TLS certificate of \(context.target) does not match \(serverName)" : "TLS certificate of \(context.target) is not trusted",
                     detail: "Verification failed: \(reason). Certificate: \(names).",
                     evidence: [certificate, .text("verification", reason)],
@@ -87,7 +87,7 @@ public struct TLSProbe: Probe {
         }
         if !problem {
             await context.report(FindingDraft(
-                code: "net.ok", severity: .ok, target: context.target,
+                code: .netOK, severity: .ok, target: context.target,
                 title: "TLS on \(context.target) is valid for \(Int(daysLeft)) more days and trusted",
                 evidence: [certificate]
             ))
@@ -104,13 +104,13 @@ public struct TLSProbe: Probe {
     static func connectFinding(_ failure: Handshake.ConnectFailure, target: String, host: String, port: Int) -> FindingDraft {
         switch failure.kind {
         case .dns:
-            return FindingDraft(code: "net.dns_failure", severity: .high, target: target, title: "\(host) does not resolve", detail: failure.reason,
+            return FindingDraft(code: .netDNSFailure, severity: .high, target: target, title: "\(host) does not resolve", detail: failure.reason,
                                 evidence: [.text("resolve", failure.reason)], remediation: "Check the DNS record for \(host).", tags: ["dns"])
         case .refused:
-            return FindingDraft(code: "net.tcp_refused", severity: .high, target: target, title: "Connection refused by \(target)", detail: failure.reason,
+            return FindingDraft(code: .netTCPRefused, severity: .high, target: target, title: "Connection refused by \(target)", detail: failure.reason,
                                 evidence: [.text("connect", failure.reason)], remediation: "Check that the service listens on \(port).", tags: ["connection_refused"])
         case .timeout:
-            return FindingDraft(code: "net.tcp_timeout", severity: .high, target: target, title: "No answer from \(target)", detail: failure.reason,
+            return FindingDraft(code: .netTCPTimeout, severity: .high, target: target, title: "No answer from \(target)", detail: failure.reason,
                                 evidence: [.text("connect", failure.reason)], remediation: "Check the host is up and firewalls allow \(port).", tags: ["timeout"])
         }
     }

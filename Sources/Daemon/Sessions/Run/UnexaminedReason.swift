@@ -40,18 +40,18 @@ enum UnexaminedReason: Sendable, Equatable {
             return nil
         case .denied, .notInSubset:
             draft = FindingDraft(
-                code: "cred.denied", severity: .info, target: reference, title: "Credential \(reference) was not approved",
+                code: .credDenied, severity: .info, target: reference, title: "Credential \(reference) was not approved",
                 detail: "\(sentence). Probes that need it did not run; the report says what that leaves open."
             )
         case .expired(let timeout):
             draft = FindingDraft(
-                code: "cred.expired", severity: .info, target: reference, title: "Approval for \(reference) expired",
+                code: .credExpired, severity: .info, target: reference, title: "Approval for \(reference) expired",
                 detail: "\(sentence). Probes that need it did not run; the report says what that leaves open.",
                 remediation: "Start a new diagnosis and approve within \(DurationText.format(timeout))."
             )
         case .resolveFailed(let provider, let error):
             draft = FindingDraft(
-                code: "cred.resolve_failed", severity: .high, target: reference, title: "Credential \(reference) could not be resolved",
+                code: .credResolveFailed, severity: .high, target: reference, title: "Credential \(reference) could not be resolved",
                 detail: "\(provider): \(error). The probes that need it did not run.",
                 evidence: [.text("provider", provider), .text("error", error)],
                 remediation: "Check that \(reference) exists and that the daemon's \(provider) access works (service-account token, LoadCredential=)."
