@@ -73,7 +73,7 @@ let package = Package(
         .target(name: "Runner", dependencies: ["DiagnosisModel", "RunnerProtocol", "Redaction", "Probes"], swiftSettings: strict),
 
         // MARK: daemon side
-        .target(name: "Secrets", dependencies: ["DiagnosisModel", "Redaction"], swiftSettings: strict),
+        .target(name: "Secrets", dependencies: ["DiagnosisModel"], swiftSettings: strict),
         .target(
             name: "Orchestrator",
             dependencies: ["DiagnosisModel", .product(name: "Yams", package: "Yams")],

@@ -15,7 +15,7 @@ public struct ApprovalItem: Codable, Sendable, Equatable {
     }
 }
 
-/// A pending request to approve credential references (DESIGN §6).
+/// A pending request to approve credential references (docs/DESIGN.md §6).
 public struct ApprovalRequest: Codable, Sendable, Equatable {
     /// Decisions must name this id; a stale or replayed one is refused (409).
     public var requestID: String

@@ -51,7 +51,7 @@ public struct Evidence: Codable, Sendable, Equatable {
 
 /// What a probe reports before the runner stamps it with id, domain, probe and time.
 public struct FindingDraft: Codable, Sendable, Equatable {
-    /// Stable machine-readable code (DESIGN §13), e.g. `db.connections_saturated`, `net.ok`.
+    /// Stable machine-readable code (docs/DESIGN.md §13), e.g. `db.connections_saturated`, `net.ok`.
     public var code: String
     public var severity: Severity
     public var target: String
@@ -79,7 +79,7 @@ public struct FindingDraft: Codable, Sendable, Equatable {
     }
 }
 
-/// One observation of a probe (DESIGN §5).
+/// One observation of a probe (docs/DESIGN.md §5).
 public struct Finding: Codable, Sendable, Equatable, Identifiable {
     public var id: String
     public var domain: Domain

@@ -82,6 +82,7 @@ extension FindingCode {
     public static let dbOK = FindingCode(rawValue: "db.ok")
     // Network
     public static let netDNSFailure = FindingCode(rawValue: "net.dns_failure")
+    public static let netDNSMismatch = FindingCode(rawValue: "net.dns_mismatch")
     public static let netTCPRefused = FindingCode(rawValue: "net.tcp_refused")
     public static let netTCPTimeout = FindingCode(rawValue: "net.tcp_timeout")
     public static let netTLSExpired = FindingCode(rawValue: "net.tls_expired")
@@ -143,6 +144,7 @@ extension FindingCode {
         .init(.dbReplicationLag, .cause, .database, explains: ["tag:stale_reads"], "replicas are behind the primary"),
         .init(.dbOK, .healthy, .database, "the database checks passed"),
         .init(.netDNSFailure, .cause, .endpoint, explains: ["tag:dns", "logs.error_signature", "net.http_error"], "a host name does not resolve"),
+        .init(.netDNSMismatch, .cause, .endpoint, explains: ["net.tcp_refused", "net.tcp_timeout", "tag:connection_refused", "tag:timeout", "db.unreachable", "net.http_error", "logs.error_signature", "logs.error_spike"], "a name resolves to addresses other than the expected host's"),
         .init(.netTCPRefused, .symptom, .endpoint, explains: ["tag:connection_refused"], "nothing accepts connections on a port"),
         .init(.netTCPTimeout, .symptom, .endpoint, explains: ["tag:timeout"], "connections to a port time out"),
         .init(.netTLSExpired, .cause, .endpoint, explains: ["tag:tls", "net.http_error", "net.tls_untrusted", "logs.error_signature", "aws.targets_unhealthy"], "the certificate has expired"),

@@ -98,6 +98,13 @@ public enum ProbeCatalog {
             defaultTimeoutSeconds: 10, codes: [.netDNSFailure, .netOK]
         ),
         ProbeInfo(
+            name: "net.dns_record", domain: .network,
+            summary: "Check that a host name resolves to the expected addresses (a record or cache left pointing at the old host after a failover).",
+            target: "a host name",
+            parameters: [.init("expect", "array", required: true, "the addresses the name should resolve to")],
+            defaultTimeoutSeconds: 10, codes: [.netDNSMismatch, .netDNSFailure, .netOK]
+        ),
+        ProbeInfo(
             name: "net.tls", domain: .network,
             summary: "TLS handshake to host:port: certificate expired or expiring soon, chain not trusted, name mismatch.",
             target: "host:port",

@@ -53,7 +53,7 @@ public struct DomainOutcome: Codable, Sendable, Equatable {
     }
 }
 
-/// The final report (DESIGN §5).
+/// The final report (docs/DESIGN.md §5).
 public struct DiagnosisReport: Codable, Sendable, Equatable {
     public var sessionID: String
     public var problem: String

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where a session is (DESIGN §4).
+/// Where a session is (docs/DESIGN.md §4).
 public enum SessionStatus: String, Codable, Sendable, CaseIterable {
     case analyzing
     case awaitingApproval = "awaiting_approval"

@@ -79,7 +79,7 @@ public struct ProtocolErrorBody: Codable, Sendable, Equatable {
     }
 }
 
-/// Every message of the runner wire protocol (DESIGN §3). On the wire each is one JSON object
+/// Every message of the runner wire protocol (docs/DESIGN.md §3). On the wire each is one JSON object
 /// with `"v": 1`, `"type"` and the body's fields.
 public enum RunnerMessage: Sendable, Equatable {
     case hello(Hello)

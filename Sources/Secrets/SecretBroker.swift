@@ -4,7 +4,7 @@ import Foundation
 /// Routes approved references to their provider, enforcing which schemes are allowed.
 ///
 /// Only the session engine calls it, and only with references a human approved — there is no
-/// other path from a reference to a value (DESIGN §6, "no bypass").
+/// other path from a reference to a value (docs/DESIGN.md §6, "no bypass").
 public struct SecretBroker: Sendable {
     public struct Policy: Sendable {
         public var allowEnvRefs: Bool

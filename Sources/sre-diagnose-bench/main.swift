@@ -55,7 +55,7 @@ func benchRunners(runs: Int) async throws {
         continuation.finish()
         await drain.value
         if case .failed(let reason, _) = result { print("  run failed: \(reason)") }
-        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        return elapsed.inSeconds * 1000
     }
 
     print("runner: \(runner)")
@@ -81,7 +81,7 @@ func benchRunners(runs: Int) async throws {
         return all
     }
     let wall = ContinuousClock.now - concurrentStart
-    let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+    let seconds = wall.inSeconds
     print("4-way concurrent (\(concurrent.count) runs): p50 \(format(percentile(concurrent, 0.5))), p95 \(format(percentile(concurrent, 0.95))), throughput \(String(format: "%.0f", Double(concurrent.count) / seconds)) runners/s")
 
     // Resident memory of a runner while it works (a TCP probe and a short tool run).

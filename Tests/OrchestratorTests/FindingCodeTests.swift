@@ -65,3 +65,13 @@ import Testing
         }
     }
 }
+
+@Suite struct InventoryEndpointTests {
+    @Test func dnsEndpointsWithExpectedAddressesCheckTheRecord() throws {
+        let plain = InventoryProbes.networkProbes("dns://orders-db.internal")
+        #expect(plain.map(\.probe) == ["net.dns"])
+        let checked = try #require(InventoryProbes.networkProbes("dns://orders-db.internal?expect=10.0.1.7,10.0.1.8").first)
+        #expect(checked.probe == "net.dns_record" && checked.target == "orders-db.internal")
+        #expect(checked.params["expect"] == .array([.string("10.0.1.7"), .string("10.0.1.8")]))
+    }
+}

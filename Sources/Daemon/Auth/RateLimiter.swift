@@ -1,3 +1,4 @@
+import DiagnosisModel
 import Foundation
 
 /// Token bucket per client: `perMinute` requests, refilled continuously.
@@ -16,7 +17,7 @@ actor RateLimiter {
         let now = ContinuousClock.now
         var bucket = buckets[client] ?? (capacity, now)
         let elapsed = now - bucket.updated
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         bucket.tokens = min(capacity, bucket.tokens + seconds * refillPerSecond)
         bucket.updated = now
         if buckets.count > 10_000 { buckets.removeAll() }

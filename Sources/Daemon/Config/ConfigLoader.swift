@@ -1,7 +1,7 @@
 import DiagnosisModel
 import Foundation
 
-/// Reads `config.yaml` (DESIGN §12), applies `SRE_DIAGNOSE_*` environment overrides and checks
+/// Reads `config.yaml` (docs/DESIGN.md §12), applies `SRE_DIAGNOSE_*` environment overrides and checks
 /// every key, so an invalid configuration stops start-up with the file, key and reason.
 public enum ConfigLoader {
     /// Environment variables that override one scalar key each. The name is the key path in

@@ -1,6 +1,6 @@
 import DiagnosisModel
 
-/// The daemon's whole configuration (DESIGN §12), with a default for every key.
+/// The daemon's whole configuration (docs/DESIGN.md §12), with a default for every key.
 public struct DaemonConfig: Sendable {
     public var server = Server()
     public var runners = Runners()

@@ -120,7 +120,7 @@ enum InventoryParser {
             inventory.checks.append(CommandCheck(
                 name: name, domain: domain, command: command, args: try entry.strings("args") ?? [],
                 credential: credential, env: env,
-                timeoutSeconds: timeout.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 },
+                timeoutSeconds: timeout.map(\.inSeconds),
                 options: options
             ))
             try entry.finish()

@@ -12,7 +12,7 @@ public struct HealthService: Sendable {
 
     public func status() async -> HealthStatus {
         let uptime = ContinuousClock.now - startedAt
-        let seconds = Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18
+        let seconds = uptime.inSeconds
         return HealthStatus(
             status: "ok",
             version: ProductInfo.version,

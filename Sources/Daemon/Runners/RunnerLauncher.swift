@@ -35,7 +35,7 @@ public protocol LaunchedRunner: Sendable {
 }
 
 /// Starts runner processes. The local launcher uses `Foundation.Process`; a Kubernetes-Job
-/// launcher can implement the same seam later (DESIGN §14) without changing the protocol.
+/// launcher can implement the same seam later (docs/DESIGN.md §14) without changing the protocol.
 public protocol RunnerLauncher: Sendable {
     /// Starts a runner; `onExit` is called once when it ends.
     func launch(_ request: RunnerLaunchRequest, onExit: @escaping @Sendable (RunnerExit) -> Void) throws -> any LaunchedRunner

@@ -3,7 +3,7 @@ import Redaction
 import Synchronization
 
 /// Every secret the daemon currently holds (the sessions' resolved credentials and its own
-/// tokens), so log lines can be scrubbed before they are written — DESIGN §6's "the daemon
+/// tokens), so log lines can be scrubbed before they are written — docs/DESIGN.md §6's "the daemon
 /// scrubs again before logging".
 public final class SecretScrubber: Sendable {
     private struct Entry { var session: String; var reference: String; var values: [String] }

@@ -95,7 +95,13 @@ public enum InventoryProbes {
             return [ProbeRequest(id: "net.tls#\(target)", probe: "net.tls", target: target)]
         }
         if endpoint.hasPrefix("dns://") {
-            let target = String(endpoint.dropFirst(6))
+            // dns://name?expect=10.0.1.7,10.0.1.8 also checks the answer.
+            let parts = endpoint.dropFirst(6).split(separator: "?", maxSplits: 1)
+            let target = String(parts.first ?? "")
+            if parts.count == 2, parts[1].hasPrefix("expect=") {
+                let expected = parts[1].dropFirst(7).split(separator: ",").map { JSONValue.string(String($0)) }
+                return [ProbeRequest(id: "net.dns_record#\(target)", probe: "net.dns_record", target: target, params: ["expect": .array(expected)])]
+            }
             return [ProbeRequest(id: "net.dns#\(target)", probe: "net.dns", target: target)]
         }
         if endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") {

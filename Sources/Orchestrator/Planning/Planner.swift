@@ -13,7 +13,7 @@ public struct PlanningInput: Sendable {
     }
 }
 
-/// Decides which domains and probes to run (DESIGN §7). The embedded default is rule-based; an
+/// Decides which domains and probes to run (docs/DESIGN.md §7). The embedded default is rule-based; an
 /// LLM planner falls back to it.
 public protocol Planner: Sendable {
     func plan(_ input: PlanningInput) async throws -> DiagnosisPlan

@@ -20,7 +20,7 @@ public struct SynthesisInput: Sendable {
     }
 }
 
-/// Turns findings into a report with ranked probable causes (DESIGN §7).
+/// Turns findings into a report with ranked probable causes (docs/DESIGN.md §7).
 public protocol Synthesizer: Sendable {
     func synthesize(_ input: SynthesisInput) async throws -> DiagnosisReport
 }

@@ -8,10 +8,6 @@ public protocol Probe: Sendable {
     func run(_ context: ProbeContext) async throws
 }
 
-extension Probe {
-    public static var info: ProbeInfo? { ProbeCatalog.info(name) }
-}
-
 /// A probe error with a message safe to show (the runner redacts it anyway).
 public struct ProbeError: Error, CustomStringConvertible, Sendable {
     public let message: String

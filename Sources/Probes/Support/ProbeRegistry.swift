@@ -4,6 +4,7 @@ public enum ProbeRegistry {
         let probes: [any Probe] = [
             TCPConnectProbe(),
             DNSProbe(),
+            DNSRecordProbe(),
             TLSProbe(),
             HTTPProbe(),
             DiskProbe(),

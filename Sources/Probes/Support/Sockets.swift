@@ -123,14 +123,6 @@ public enum Sockets {
     }
 }
 
-extension Duration {
-    /// Milliseconds with one decimal, for evidence.
-    public var milliseconds: Double {
-        let ms = Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
-        return (ms * 10).rounded() / 10
-    }
-}
-
 /// NUL-terminated C buffers to Swift strings.
 enum CText {
     static func string(_ buffer: [CChar]) -> String {

@@ -45,7 +45,7 @@ extension SessionRun {
         let now = Date()
         return ApprovalRequest(
             requestID: UUID().uuidString.lowercased(), items: items, requestedAt: now,
-            expiresAt: now.addingTimeInterval(dependencies.settings.approvalTimeout.seconds), requester: session.requester.name
+            expiresAt: now.addingTimeInterval(dependencies.settings.approvalTimeout.inSeconds), requester: session.requester.name
         )
     }
 

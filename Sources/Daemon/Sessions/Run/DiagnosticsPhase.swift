@@ -92,7 +92,7 @@ extension SessionRun {
         let references = Set(runnable.compactMap(\.credential))
         let job = RunnerJob(
             sessionID: session.id, domain: domain, probes: runnable, credentials: credentials.resolved.filter { references.contains($0.key) },
-            deadline: Date().addingTimeInterval(dependencies.settings.runnerDeadline.seconds)
+            deadline: Date().addingTimeInterval(dependencies.settings.runnerDeadline.inSeconds)
         )
         let started = ContinuousClock.now
         let (result, findings) = await runJob(job)

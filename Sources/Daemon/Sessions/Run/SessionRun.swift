@@ -122,12 +122,3 @@ extension Logger {
         return copy
     }
 }
-
-extension Duration {
-    var milliseconds: Double {
-        ((Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15) * 10).rounded() / 10
-    }
-
-    /// Seconds as a `Double` (for `Date` arithmetic).
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
