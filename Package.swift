@@ -158,6 +158,7 @@ let package = Package(
                 "Daemon", "Systemd", "DiagnosisModel", "RunnerProtocol", "TestSupport", "SessionStore", "Orchestrator", "Secrets",
                 .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),

@@ -27,112 +27,142 @@ public enum DaemonApplication {
     /// Builds the service group that `main` runs until SIGTERM/SIGINT.
     public static func build(config: DaemonConfig, options: DaemonOptions, scrubber: SecretScrubber, logger: Logger) async throws -> ServiceGroup {
         let notifier = SystemdNotifier()
-        let environment = ProcessInfo.processInfo.environment
+        let paths = StatePaths(config.storage, environment: ProcessInfo.processInfo.environment)
+        let listeners = try initializeListeners(config, options)
+        let store = try SQLiteSessionStore(directory: paths.state)
+        let metrics = DaemonMetrics()
+        let supervisor = try await initializeSupervisor(config, runtimeDirectory: paths.runtime, logger: logger)
+        let (broker, auth) = try await initializeSecrets(config, scrubber: scrubber)
+        let planning = try await initializePlanning(config, scrubber: scrubber, logger: logger)
+        let sessions = SessionService(
+            settings: sessionSettings(config, options), store: store, planner: planning.planner, fallbackPlanner: planning.rules,
+            synthesizer: planning.synthesizer, supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: scrubber, logger: logger
+        )
+        try await sessions.recoverInterrupted()
+        let router = makeRouter(
+            APIServices(
+                health: HealthService(activeSessions: { await sessions.activeCount }), sessions: sessions, store: store, supervisor: supervisor,
+                metrics: metrics, environments: config.environments, resources: try StaticResources.load(),
+                diagnoseRatePerMinute: config.server.diagnoseRatePerMinute, heartbeat: options.heartbeatInterval,
+                diagnoseRatePerMinuteTotal: config.server.diagnoseRatePerMinuteTotal
+            ),
+            auth: auth, hostPolicy: HostPolicy(allowedHosts: config.server.allowedHosts)
+        )
+        let server = initializeServer(config, listeners: listeners, router: router, logger: logger) { addresses in
+            notifier.ready(status: "serving on \(addresses.joined(separator: ", ")); \(await sessions.activeCount) active sessions")
+        }
+        return ServiceGroup(configuration: .init(
+            services: [
+                RetentionService(store: store, retentionDays: config.storage.retentionDays, logger: logger),
+                server,
+                StatusReporter(notifier: notifier, sessions: sessions, supervisor: supervisor),
+            ] + (notifier.watchdogInterval.map { [WatchdogService(notifier: notifier, interval: $0)] } ?? [])
+                // Last in the group, so it is the first to hear of graceful shutdown: it says
+                // STOPPING=1 and ends running sessions so HTTP can drain.
+                + [ShutdownCoordinator(notifier: notifier, sessions: sessions, supervisor: supervisor, logger: logger)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+    }
 
-        // Where state lives.
-        let stateDirectory = config.storage.stateDirectory
-            ?? environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init)
-            ?? environment["XDG_STATE_HOME"].map { "\($0)/sre-diagnose" }
-            ?? "\(environment["HOME"] ?? "/tmp")/.local/state/sre-diagnose"
-        let runtimeDirectory = config.storage.runtimeDirectory
-            ?? environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first.map(String.init)
-            ?? "\(stateDirectory)/run"
+    /// Where state and runtime files live: configuration, then systemd's directories, then XDG.
+    struct StatePaths {
+        let state: String
+        let runtime: String
 
-        // Listeners: whatever systemd passed, otherwise the configured addresses.
+        init(_ storage: DaemonConfig.Storage, environment: [String: String]) {
+            state = storage.stateDirectory
+                ?? environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+                ?? environment["XDG_STATE_HOME"].map { "\($0)/sre-diagnose" }
+                ?? "\(environment["HOME"] ?? "/tmp")/.local/state/sre-diagnose"
+            runtime = storage.runtimeDirectory
+                ?? environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+                ?? "\(state)/run"
+        }
+    }
+
+    /// Whatever systemd passed, otherwise the configured (or `--listen`) addresses.
+    static func initializeListeners(_ config: DaemonConfig, _ options: DaemonOptions) throws -> [Listener] {
         let inherited = ListenFDs.take()
         let listeners: [Listener] = inherited.isEmpty
             ? (options.listen.isEmpty ? config.server.listen : options.listen).map(Listener.address)
             : inherited.map(Listener.inherited)
         try prepareUnixSocketDirectories(listeners)
+        return listeners
+    }
 
-        // Services.
-        let store = try SQLiteSessionStore(directory: stateDirectory)
-        let metrics = DaemonMetrics()
+    static func initializeSupervisor(_ config: DaemonConfig, runtimeDirectory: String, logger: Logger) async throws -> RunnerSupervisor {
         let supervisor = RunnerSupervisor(
             settings: .init(
-                socketPath: "\(runtimeDirectory)/runners/supervisor.sock",
-                maxConcurrent: config.runners.maxConcurrent,
-                killGrace: config.runners.killGrace,
-                maxFrameBytes: config.runners.maxFrameBytes
+                socketPath: "\(runtimeDirectory)/runners/supervisor.sock", maxConcurrent: config.runners.maxConcurrent,
+                killGrace: config.runners.killGrace, maxFrameBytes: config.runners.maxFrameBytes
             ),
             launcher: LocalRunnerLauncher(executable: config.runners.executable ?? LocalRunnerLauncher.defaultExecutable()),
             logger: logger
         )
         try await supervisor.start()
+        return supervisor
+    }
+
+    /// The secret broker and the API's identities; tokens are read now, once.
+    static func initializeSecrets(_ config: DaemonConfig, scrubber: SecretScrubber) async throws -> (SecretBroker, AuthService) {
         let policy = SecretBroker.Policy(allowEnvRefs: config.secrets.allowEnvRefs, allowFileRefs: config.secrets.allowFileRefs, timeout: config.secrets.resolveTimeout)
-        let broker = SecretBroker(
-            providers: try await SecretProviders.make(config.secrets, daemonOwn: config.daemonSecretVariables, scrubber: scrubber), policy: policy
-        )
-        let auth = try await AuthService.load(config.auth, scrubber: scrubber, policy: policy)
-        var sessionSettings = SessionService.Settings(
-            environments: config.environments, approvalTimeout: config.approval.timeout, runnerDeadline: config.runners.deadline
-        )
-        sessionSettings.heartbeatInterval = options.heartbeatInterval
-        sessionSettings.maxOpenSessions = config.server.maxOpenSessions
-        sessionSettings.maxOpenSessionsPerIdentity = config.server.maxOpenSessionsPerIdentity
+        let providers = try await SecretProviders.make(config.secrets, daemonOwn: config.daemonSecretVariables, scrubber: scrubber)
+        return (SecretBroker(providers: providers, policy: policy), try await AuthService.load(config.auth, scrubber: scrubber, policy: policy))
+    }
+
+    struct Planning {
+        let rules: RulePlanner
+        let planner: any Planner
+        let synthesizer: any Synthesizer
+    }
+
+    /// The rules, and an LLM in front of them when one is configured.
+    static func initializePlanning(_ config: DaemonConfig, scrubber: SecretScrubber, logger: Logger) async throws -> Planning {
         let playbooks = try loadPlaybooks(config)
         logger.info("\(playbooks.playbooks.count) playbook(s): \(playbooks.playbooks.map(\.name).joined(separator: ", "))")
         let rules = RulePlanner(library: playbooks)
-        var planner: any Planner = rules
-        var synthesizer: any Synthesizer = RuleSynthesizer()
-        if config.llm.provider == .openai, let base = config.llm.baseURL.flatMap(URL.init(string:)), let model = config.llm.model {
-            let apiKey = try await config.llm.apiKey.asyncMap {
-                try await SecretProviders.readDaemonSecret($0, key: "llm.api_key", timeout: config.secrets.resolveTimeout, scrubber: scrubber)
-            }
-            let client = ChatCompletionsClient(settings: .init(baseURL: base, model: model, apiKey: apiKey, timeout: config.llm.timeout), scrub: scrubber.scrub)
-            planner = LLMPlanner(client: client, fallback: rules)
-            synthesizer = LLMSynthesizer(client: client)
-            logger.info("LLM planning and synthesis through \(base.absoluteString) (\(model)); the rules are the fallback")
+        guard config.llm.provider == .openai, let base = config.llm.baseURL.flatMap(URL.init(string:)), let model = config.llm.model else {
+            return Planning(rules: rules, planner: rules, synthesizer: RuleSynthesizer())
         }
-        let sessions = SessionService(
-            settings: sessionSettings, store: store, planner: planner, fallbackPlanner: rules, synthesizer: synthesizer,
-            supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: scrubber, logger: logger
-        )
-        try await sessions.recoverInterrupted()
-        let health = HealthService(activeSessions: { await sessions.activeCount })
-        let resources = try StaticResources.load()
+        let apiKey = try await config.llm.apiKey.asyncMap {
+            try await SecretProviders.readDaemonSecret($0, key: "llm.api_key", timeout: config.secrets.resolveTimeout, scrubber: scrubber)
+        }
+        let client = ChatCompletionsClient(settings: .init(baseURL: base, model: model, apiKey: apiKey, timeout: config.llm.timeout), scrub: scrubber.scrub)
+        logger.info("LLM planning and synthesis through \(base.absoluteString) (\(model)); the rules are the fallback")
+        return Planning(rules: rules, planner: LLMPlanner(client: client, fallback: rules), synthesizer: LLMSynthesizer(client: client))
+    }
 
-        // HTTP: every route in one list.
-        let endpoints = Self.endpoints(APIServices(
-            health: health, sessions: sessions, store: store, supervisor: supervisor, metrics: metrics,
-            environments: config.environments, resources: resources,
-            diagnoseRatePerMinute: config.server.diagnoseRatePerMinute, heartbeat: options.heartbeatInterval,
-            diagnoseRatePerMinuteTotal: config.server.diagnoseRatePerMinuteTotal
-        ))
+    static func sessionSettings(_ config: DaemonConfig, _ options: DaemonOptions) -> SessionService.Settings {
+        var settings = SessionService.Settings(environments: config.environments, approvalTimeout: config.approval.timeout, runnerDeadline: config.runners.deadline)
+        settings.heartbeatInterval = options.heartbeatInterval
+        settings.maxOpenSessions = config.server.maxOpenSessions
+        settings.maxOpenSessionsPerIdentity = config.server.maxOpenSessionsPerIdentity
+        return settings
+    }
+
+    /// Every route and middleware of the API (also what the in-process tests drive).
+    public static func makeRouter(_ services: APIServices, auth: AuthService, hostPolicy: HostPolicy) -> Router<APIRequestContext> {
+        let endpoints = Self.endpoints(services)
         let router = Router(context: APIRequestContext.self)
-        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: MetricsMiddleware(metrics: services.metrics))
         router.add(middleware: JSONErrorMiddleware(endpoints: endpoints))
-        router.add(middleware: BrowserGuardMiddleware(policy: HostPolicy(allowedHosts: config.server.allowedHosts)))
+        router.add(middleware: BrowserGuardMiddleware(policy: hostPolicy))
         router.add(middleware: IdentityMiddleware(auth: auth, publicPaths: Set(endpoints.filter(\.isPublic).map(\.path))))
         for endpoint in endpoints {
             router.on(RouterPath(endpoint.path), method: endpoint.method, use: endpoint.handler)
         }
+        return router
+    }
+
+    /// The HTTP server on every listener, its connections capped below the descriptor limit.
+    static func initializeServer(
+        _ config: DaemonConfig, listeners: [Listener], router: Router<APIRequestContext>, logger: Logger, onReady: @escaping @Sendable ([String]) async -> Void
+    ) -> HTTPServer {
         let childChannel = makeChildChannel(responder: router.buildResponder(), server: config.server, logger: logger)
         let budget = DescriptorBudget.connectionLimit(configured: config.server.maxConnections)
         logger.info("at most \(budget.limit) open connections (file-descriptor limit \(budget.descriptors))")
-        let server = HTTPServer(listeners: listeners, childChannel: childChannel, maxConnections: budget.limit, logger: logger) { addresses in
-            notifier.ready(status: "serving on \(addresses.joined(separator: ", ")); \(await sessions.activeCount) active sessions")
-        }
-
-        var services: [any Service] = [
-            RetentionService(store: store, retentionDays: config.storage.retentionDays, logger: logger),
-            server,
-            StatusReporter(notifier: notifier, sessions: sessions, supervisor: supervisor),
-        ]
-        if let interval = notifier.watchdogInterval {
-            services.append(WatchdogService(notifier: notifier, interval: interval))
-        }
-        // Last in the group, so it is the first to hear of graceful shutdown: it says STOPPING=1
-        // and ends running sessions (runners cancelled, live streams closed) so HTTP can drain.
-        services.append(ShutdownCoordinator(notifier: notifier, sessions: sessions, supervisor: supervisor, logger: logger))
-
-        return ServiceGroup(
-            configuration: .init(
-                services: services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
+        return HTTPServer(listeners: listeners, childChannel: childChannel, maxConnections: budget.limit, logger: logger, onReady: onReady)
     }
 
     /// The built-in playbooks and those of `playbooks.directories`; a broken one is a
@@ -185,7 +215,8 @@ public enum DaemonApplication {
         let body = TimeAmount(server.bodyTimeout)
         return HTTP1Channel(
             responder: { request, responseWriter, channel in
-                let context = APIRequestContext(source: .init(channel: channel, logger: logger, maxBodyBytes: maxBodyBytes))
+                var context = APIRequestContext(source: .init(channel: channel, logger: logger))
+                context.maxUploadSize = maxBodyBytes
                 var response: Response
                 do {
                     response = try await responder.respond(to: request, context: context)

@@ -125,42 +125,6 @@ import Testing
         #expect((report["limitations"] as? [String])?.contains { $0.contains("cloud") } == true)
     }
 
-    @Test func denialStillProducesAReportFromCredentialFreeProbes() throws {
-        let daemon = try Self.start()
-        defer { daemon.cleanUp() }
-        let (id, requestID) = try Self.pending(daemon)
-        let decision = try daemon.post("/approve/\(id)", ["approved": false, "request_id": requestID, "comment": "not for this"], headers: Self.bearer)
-        #expect(decision.json["outcome"] as? String == "denied")
-        let status = try SessionAPITests.waitForStatus(daemon, id) { $0 == "completed" }
-        let codes = (status["findings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
-        #expect(codes.contains("net.tcp_refused"), "the network probe still ran")
-        #expect(codes.filter { $0 == "cred.denied" }.count == 2)
-        let domains = try Self.domains(daemon, id)
-        #expect(domains["network"]?["outcome"] as? String == "issues")
-        #expect(domains["database"]?["outcome"] as? String == "skipped")
-        #expect((domains["database"]?["reason"] as? String)?.contains("denied by alice") == true)
-        let report = try daemon.get("/sessions/\(id)/report").json
-        #expect((report["limitations"] as? [String])?.count == 2)
-        let audit = try #require(try daemon.get("/sessions/\(id)/audit").json["entries"] as? [[String: Any]])
-        #expect(audit.map { $0["action"] as? String } == ["requested", "denied"])
-    }
-
-    @Test func expiryMarksDomainsAndSessionExpired() throws {
-        let daemon = try Self.start(approvalTimeout: "1s")
-        defer { daemon.cleanUp() }
-        let (mixed, _) = try Self.pending(daemon)
-        let (only, _) = try Self.pending(daemon, "only-credentials")
-        let mixedStatus = try SessionAPITests.waitForStatus(daemon, mixed, timeout: 15) { ["completed", "expired"].contains($0) }
-        #expect(mixedStatus["status"] as? String == "completed", "credential-free probes still ran")
-        #expect((try Self.domains(daemon, mixed))["database"]?["reason"].map { "\($0)" }?.contains("expired") == true)
-        let onlyStatus = try SessionAPITests.waitForStatus(daemon, only, timeout: 15) { ["completed", "expired"].contains($0) }
-        #expect(onlyStatus["status"] as? String == "expired", "nothing could run without the approval")
-        let late = try daemon.post("/approve/\(only)", ["approved": true], headers: Self.bearer)
-        #expect(late.status == 409)
-        let audit = try #require(try daemon.get("/sessions/\(only)/audit").json["entries"] as? [[String: Any]])
-        #expect(audit.map { $0["action"] as? String } == ["requested", "expired"])
-    }
-
     @Test func identityRules() throws {
         let daemon = try Self.start(requesterToken: true)
         defer { daemon.cleanUp() }
