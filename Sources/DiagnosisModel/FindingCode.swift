@@ -102,6 +102,7 @@ extension FindingCode {
     public static let logsErrorSignature = FindingCode(rawValue: "logs.error_signature")
     public static let logsErrorSpike = FindingCode(rawValue: "logs.error_spike")
     public static let logsOK = FindingCode(rawValue: "logs.ok")
+    public static let logsNoData = FindingCode(rawValue: "logs.no_data")
     // Kubernetes
     public static let k8sCrashloop = FindingCode(rawValue: "k8s.crashloop")
     public static let k8sOOMKilled = FindingCode(rawValue: "k8s.oomkilled")
@@ -162,6 +163,7 @@ extension FindingCode {
         .init(.logsErrorSignature, .symptom, .logSource, "an error message recurs in the logs"),
         .init(.logsErrorSpike, .symptom, .logSource, "the error rate in the logs jumped"),
         .init(.logsOK, .healthy, .logSource, "the logs show no errors"),
+        .init(.logsNoData, .meta, .logSource, "nothing was read from a log source: not examined, not healthy"),
         .init(.k8sCrashloop, .cause, .workload, explains: ["k8s.deployment_unavailable", "k8s.warning_events", "k8s.service_no_endpoints", "net.http_error", "net.tcp_refused", "aws.targets_unhealthy", "logs.error_spike"], "containers keep crashing"),
         .init(.k8sOOMKilled, .cause, .workload, explains: ["tag:oom", "k8s.crashloop", "k8s.deployment_unavailable", "k8s.warning_events", "k8s.service_no_endpoints", "net.http_error"], "containers are killed for exceeding their memory limit"),
         .init(.k8sImagePull, .cause, .workload, explains: ["k8s.deployment_unavailable", "k8s.warning_events", "k8s.service_no_endpoints"], "an image cannot be pulled"),

@@ -159,14 +159,14 @@ public enum ProbeCatalog {
                 .init("journal_directory", "string", "journalctl -D"), .init("journal_files", "array", "journalctl --file"),
                 .tuning("top", "integer", "signatures reported (5)"), .tuning("min_count", "integer", "occurrences to report a signature (3)"),
             ],
-            defaultTimeoutSeconds: 30, codes: [.logsErrorSignature, .logsErrorSpike, .logsOK]
+            defaultTimeoutSeconds: 30, codes: [.logsErrorSignature, .logsErrorSpike, .logsOK, .logsNoData]
         ),
         ProbeInfo(
             name: "logs.files", domain: .logs,
             summary: "Error lines in log files (globs), tail window only, rotation-aware, grouped into signatures; error-rate spikes.",
             target: "a glob such as /var/log/app/*.log",
             parameters: [.init("paths", "array", "globs (default: the target)"), .tuning("lookback_s", "integer", "seconds (1800)"), .init("max_bytes", "integer", "bytes read per file (8 MiB)")],
-            defaultTimeoutSeconds: 30, codes: [.logsErrorSignature, .logsErrorSpike, .logsOK]
+            defaultTimeoutSeconds: 30, codes: [.logsErrorSignature, .logsErrorSpike, .logsOK, .logsNoData]
         ),
     ]
 

@@ -11,18 +11,33 @@ public struct ProbableCause: Codable, Sendable, Equatable {
     public var codes: [String]
     public var explanation: String
     public var firstSeen: Date?
+    /// Why it ranks where it does (for the first cause: why first; for the second: why not).
+    public var reasons: [String]
 
-    public init(title: String, confidence: Double, findingIDs: [String], codes: [String], explanation: String, firstSeen: Date? = nil) {
+    public init(title: String, confidence: Double, findingIDs: [String], codes: [String], explanation: String, firstSeen: Date? = nil, reasons: [String] = []) {
         self.title = title
         self.confidence = confidence
         self.findingIDs = findingIDs
         self.codes = codes
         self.explanation = explanation
         self.firstSeen = firstSeen
+        self.reasons = reasons
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        title = try container.decode(String.self, forKey: .title)
+        confidence = try container.decode(Double.self, forKey: .confidence)
+        findingIDs = try container.decode([String].self, forKey: .findingIDs)
+        codes = try container.decode([String].self, forKey: .codes)
+        explanation = try container.decode(String.self, forKey: .explanation)
+        firstSeen = try container.decodeIfPresent(Date.self, forKey: .firstSeen)
+        // Reports stored before the ranking explained itself have none.
+        reasons = try container.decodeIfPresent([String].self, forKey: .reasons) ?? []
     }
 
     enum CodingKeys: String, CodingKey {
-        case title, confidence, codes, explanation
+        case title, confidence, codes, explanation, reasons
         case findingIDs = "finding_ids"
         case firstSeen = "first_seen"
     }

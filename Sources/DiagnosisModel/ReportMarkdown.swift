@@ -21,6 +21,7 @@ public enum ReportMarkdown {
                 lines.append("\(index + 1). **\(inline(cause.title))** — confidence \(Int((cause.confidence * 100).rounded()))% (`\(cause.codes.joined(separator: "`, `"))`)")
                 if !cause.explanation.isEmpty { lines.append("   \(inline(cause.explanation))") }
                 if !cause.findingIDs.isEmpty { lines.append("   Evidence: \(cause.findingIDs.joined(separator: ", "))") }
+                if !cause.reasons.isEmpty { lines.append("   \(index == 0 ? "Why first" : "Why not first"): \(inline(cause.reasons.joined(separator: " ")))") }
             }
         }
         if !report.nextSteps.isEmpty {

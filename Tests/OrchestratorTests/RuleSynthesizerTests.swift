@@ -18,7 +18,8 @@ import Testing
             Self.finding("database-1", .database, "db.connections_saturated", .critical, tags: ["too_many_clients"]),
             Self.finding("logs-1", .logs, "logs.error_signature", .high, target: "api-gateway.service", title: "120× FATAL: sorry, too many clients already", tags: ["too_many_clients"],
                          evidence: [.table("occurrences", columns: ["count", "first seen", "last seen", "sources"], rows: [["120", firstSeen, "2026-11-27T14:20:00.000Z", "api"]])]),
-            Self.finding("kubernetes-1", .kubernetes, "k8s.crashloop", .high, target: "api/api-gateway"),
+            // Its previous container's log says why it exits (the k8s probe tags it so).
+            Self.finding("kubernetes-1", .kubernetes, "k8s.crashloop", .high, target: "api/api-gateway", tags: ["too_many_clients"]),
             Self.finding("logs-2", .logs, "logs.error_signature", .low, target: "billing.service", title: "3× cache miss warning"),
             Self.finding("network-1", .network, "net.ok", .ok, target: "api.example.com:443"),
         ])

@@ -27,7 +27,7 @@ public struct LLMSynthesizer: Synthesizer {
         let draftCauses = draft.probableCauses.prefix(5).map { ["title": $0.title, "confidence": $0.confidence, "finding_ids": $0.findingIDs] as [String: Any] }
         let payload = try JSONSerialization.data(withJSONObject: ["problem": input.problem, "findings": findings, "domains": outcomes, "rule_based_causes": draftCauses], options: [.sortedKeys])
         let reply = try await client.complete(messages: [
-            ["role": "system", "content": "You are an SRE writing the conclusion of an incident diagnosis. Rank the probable causes, each with a confidence between 0 and 1, the ids of the findings that support it, and an explanation of the causal chain across domains. Say what the next steps are as concrete commands or actions. Answer with a JSON object: {\"summary\": string, \"probable_causes\": [{\"title\": string, \"confidence\": number, \"finding_ids\": [string], \"explanation\": string}], \"next_steps\": [string]}."],
+            ["role": "system", "content": "You are an SRE writing the conclusion of an incident diagnosis. Rank the probable causes, each with a confidence between 0 and 1, the ids of the findings that support it, and an explanation of the causal chain across domains. Say what the next steps are as concrete commands or actions. The rule-based ranking is given: keep its order unless the evidence says otherwise, and then say why in reorder_reason. Answer with a JSON object: {\"summary\": string, \"probable_causes\": [{\"title\": string, \"confidence\": number, \"finding_ids\": [string], \"explanation\": string}], \"next_steps\": [string], \"reorder_reason\": string (only when your order differs)}."],
             ["role": "user", "content": String(decoding: payload, as: UTF8.self)],
         ], jsonObject: true)
         guard let text = reply.content, let data = text.data(using: .utf8),
@@ -48,15 +48,31 @@ public struct LLMSynthesizer: Synthesizer {
             causes.append(ProbableCause(
                 title: title, confidence: (confidence * 100).rounded() / 100, findingIDs: ids,
                 codes: Array(Set(cited.map(\.code))).sorted(), explanation: item["explanation"] as? String ?? "",
-                firstSeen: RuleSynthesizer.firstSeen(cited)
+                firstSeen: CausalRanker.firstSeen(cited)
             ))
         }
         if causes.isEmpty, !draft.probableCauses.isEmpty { throw ChatCompletionsClient.Failure("the model named no cause") }
         var report = draft
-        report.probableCauses = causes.sorted { $0.confidence > $1.confidence }
+        report.probableCauses = Self.ordered(causes, draft: draft.probableCauses, reorderReason: object["reorder_reason"] as? String)
         if let summary = object["summary"] as? String, !summary.isEmpty { report.summary = summary }
         if let steps = object["next_steps"] as? [String], !steps.isEmpty { report.nextSteps = steps }
         report.synthesizer = "llm"
         return report
+    }
+
+    /// The model may reword causes but keeps the rules' order unless it says why: each cause
+    /// takes the rank of the rule-based cause it shares most findings with.
+    static func ordered(_ causes: [ProbableCause], draft: [ProbableCause], reorderReason: String?) -> [ProbableCause] {
+        func draftRank(_ cause: ProbableCause) -> Int {
+            let ids = Set(cause.findingIDs)
+            let overlaps = draft.enumerated().map { ($0.offset, ids.intersection($0.element.findingIDs).count) }
+            return overlaps.filter { $0.1 > 0 }.max { ($0.1, -$0.0) < ($1.1, -$1.0) }?.0 ?? draft.count
+        }
+        let byRules = causes.enumerated().sorted { (draftRank($0.element), $0.offset) < (draftRank($1.element), $1.offset) }.map(\.element)
+        guard let reason = reorderReason?.trimmingCharacters(in: .whitespacesAndNewlines), !reason.isEmpty,
+              let modelTop = causes.first, modelTop != byRules.first else { return byRules }
+        var reordered = causes
+        reordered[0].reasons = ["Ranked first by the model rather than the rules (\(draft.first?.title ?? "none")): \(reason.prefix(500))"] + reordered[0].reasons
+        return reordered
     }
 }

@@ -1,23 +1,18 @@
 import DiagnosisModel
 import Foundation
 
-/// A known failure pattern: the finding that establishes it, the findings that corroborate it
-/// (from any domain), and what to do.
+/// How a known failure reads in a report: a title, the chain from the broken component to what
+/// the clients see, and what to do. Which finding is the cause, and which symptoms it explains,
+/// the ranking decides (``CausalRanker``); a rule only tells the story of its anchor codes.
 struct CorrelationRule: Sendable {
     let id: String
-    /// Codes of which at least one must be present (the anchor).
+    /// The cause codes this story is about.
     let anchors: Set<String>
-    /// Codes and tags (`tag:too_many_clients`) that add support.
-    let supporters: Set<String>
-    let baseConfidence: Double
     let title: @Sendable (_ anchor: Finding, _ supporting: [Finding]) -> String
     let explanation: @Sendable (_ anchor: Finding, _ supporting: [Finding]) -> String
     let nextSteps: @Sendable (_ anchor: Finding) -> [String]
 
-    func supports(_ finding: Finding) -> Bool {
-        guard finding.severity != .ok else { return false }
-        return supporters.contains(finding.code) || finding.tags.contains { supporters.contains("tag:\($0)") }
-    }
+    static func narrative(for code: String) -> CorrelationRule? { CorrelationRules.all.first { $0.anchors.contains(code) } }
 }
 
 enum CorrelationRules {
@@ -32,8 +27,6 @@ enum CorrelationRules {
         CorrelationRule(
             id: "pool-exhaustion",
             anchors: ["db.connections_saturated"],
-            supporters: ["tag:too_many_clients", "k8s.crashloop", "logs.error_spike", "net.http_error", "db.idle_in_transaction", "aws.alarm_firing"],
-            baseConfidence: 0.75,
             title: { anchor, _ in "Connection pool exhaustion at \(anchor.target)" },
             explanation: { anchor, supporting in
                 "\(anchor.target) has no free connection slots (\(anchor.title)). " +
@@ -49,8 +42,6 @@ enum CorrelationRules {
         CorrelationRule(
             id: "lock-contention",
             anchors: ["db.lock_contention"],
-            supporters: ["db.idle_in_transaction", "db.long_running_query", "tag:timeout", "tag:locks", "logs.error_spike"],
-            baseConfidence: 0.7,
             title: { anchor, supporting in
                 supporting.contains { $0.code == "db.idle_in_transaction" }
                     ? "Lock contention at \(anchor.target): an open, idle transaction blocks other sessions"
@@ -67,8 +58,6 @@ enum CorrelationRules {
         CorrelationRule(
             id: "database-credentials",
             anchors: ["db.auth_failed"],
-            supporters: ["tag:auth", "k8s.crashloop", "logs.error_spike", "net.http_error"],
-            baseConfidence: 0.8,
             title: { anchor, _ in "\(anchor.target) rejects the application's credentials (password rotated on one side?)" },
             explanation: { anchor, supporting in
                 "\(anchor.title). " + (supporting.isEmpty ? "" : "Clients fail the same way: \(describe(supporting)). ") +
@@ -82,8 +71,6 @@ enum CorrelationRules {
         CorrelationRule(
             id: "storage-full-rds",
             anchors: ["aws.rds_unavailable"],
-            supporters: ["aws.alarm_firing", "tag:disk_full", "db.unreachable", "logs.error_spike"],
-            baseConfidence: 0.7,
             title: { anchor, supporting in
                 anchor.title.lowercased().contains("storage") || supporting.contains { $0.title.lowercased().contains("storage") }
                     ? "RDS instance \(anchor.target) is out of storage" : "RDS instance \(anchor.target) is not available"
@@ -97,8 +84,6 @@ enum CorrelationRules {
         CorrelationRule(
             id: "database-down",
             anchors: ["db.unreachable", "db.dns_failure"],
-            supporters: ["tag:connection_refused", "tag:dns", "net.tcp_refused", "net.tcp_timeout", "k8s.crashloop", "logs.error_spike", "aws.alarm_firing"],
-            baseConfidence: 0.75,
             title: { anchor, _ in
                 anchor.code == "db.dns_failure" ? "\(anchor.target) cannot be found (DNS)" : "\(anchor.target) is down or unreachable"
             },
@@ -113,8 +98,6 @@ enum CorrelationRules {
         CorrelationRule(
             id: "expired-certificate",
             anchors: ["net.tls_expired"],
-            supporters: ["net.http_error", "net.tls_untrusted", "tag:tls", "aws.targets_unhealthy"],
-            baseConfidence: 0.85,
             title: { anchor, _ in "Expired TLS certificate on \(anchor.target)" },
             explanation: { anchor, supporting in
                 "\(anchor.title). Clients that verify certificates refuse to connect. " + (supporting.isEmpty ? "" : "Seen as: \(describe(supporting)).")
@@ -127,8 +110,6 @@ enum CorrelationRules {
         CorrelationRule(
             id: "disk-full",
             anchors: ["host.disk_full", "host.inodes_exhausted"],
-            supporters: ["tag:disk_full", "logs.error_spike", "db.unreachable", "k8s.crashloop"],
-            baseConfidence: 0.75,
             title: { anchor, _ in "\(anchor.target) is out of space" },
             explanation: { anchor, supporting in
                 "\(anchor.title). Writes fail with ENOSPC. " + (supporting.isEmpty ? "" : "Effects: \(describe(supporting)).")
@@ -141,8 +122,6 @@ enum CorrelationRules {
         CorrelationRule(
             id: "out-of-memory",
             anchors: ["host.oom_kill", "k8s.oomkilled"],
-            supporters: ["host.memory_pressure", "tag:oom", "k8s.crashloop"],
-            baseConfidence: 0.75,
             title: { anchor, _ in anchor.code == "k8s.oomkilled" ? "Containers are OOMKilled: \(anchor.target)" : "Processes are killed for lack of memory" },
             explanation: { anchor, supporting in
                 "\(anchor.title). " + (supporting.isEmpty ? "" : "Related: \(describe(supporting)).")
@@ -156,8 +135,6 @@ enum CorrelationRules {
         CorrelationRule(
             id: "node-failure",
             anchors: ["k8s.node_not_ready"],
-            supporters: ["k8s.unschedulable", "k8s.deployment_unavailable", "k8s.warning_events", "aws.ec2_impaired"],
-            baseConfidence: 0.75,
             title: { anchor, _ in "Node \(anchor.target) is NotReady: its pods cannot run elsewhere" },
             explanation: { anchor, supporting in "\(anchor.title). " + (supporting.isEmpty ? "" : "Consequences: \(describe(supporting)).") },
             nextSteps: { anchor in [
@@ -168,8 +145,6 @@ enum CorrelationRules {
         CorrelationRule(
             id: "crashloop",
             anchors: ["k8s.crashloop"],
-            supporters: ["logs.error_spike", "k8s.deployment_unavailable", "k8s.warning_events"],
-            baseConfidence: 0.6,
             title: { anchor, _ in "Pods crash-looping: \(anchor.target)" },
             explanation: { anchor, supporting in "\(anchor.title). \(anchor.detail) " + (supporting.isEmpty ? "" : "Related: \(describe(supporting)).") },
             nextSteps: { anchor in [
@@ -179,8 +154,6 @@ enum CorrelationRules {
         CorrelationRule(
             id: "unhealthy-targets",
             anchors: ["aws.targets_unhealthy"],
-            supporters: ["net.http_error", "k8s.deployment_unavailable", "aws.alarm_firing", "aws.ec2_impaired"],
-            baseConfidence: 0.65,
             title: { anchor, _ in "Load balancer targets unhealthy: \(anchor.target)" },
             explanation: { anchor, supporting in "\(anchor.title). \(anchor.detail) " + (supporting.isEmpty ? "" : "Related: \(describe(supporting)).") },
             nextSteps: { anchor in [anchor.remediation.isEmpty ? "Check the targets' health-check path and security groups." : anchor.remediation] }

@@ -1,59 +1,54 @@
 import DiagnosisModel
 import Foundation
 
-/// The embedded synthesizer: correlation rules over findings from every domain rank probable
-/// causes with a confidence and the findings behind them, explain the chain, and say what was
-/// ruled out and what could not be examined.
+/// The embedded synthesizer: ranks probable causes by evidence (``CausalRanker``), tells each
+/// one's story (``CorrelationRules``), explains why the first is first and the second is not,
+/// and says what was ruled out and what could not be examined.
 public struct RuleSynthesizer: Synthesizer {
     public init() {}
 
     public func synthesize(_ input: SynthesisInput) async throws -> DiagnosisReport {
-        let problems = input.findings.filter { $0.severity != .ok && $0.severity != .info }
+        let ranked = CausalRanker().rank(input.findings, problem: input.problem, context: input.context)
         var causes: [ProbableCause] = []
-        var explained: Set<String> = []
         var nextSteps: [String] = []
-
-        // 1. Known patterns, anchored on the finding that establishes them.
-        for rule in CorrelationRules.all {
-            // A finding already explained by a stronger pattern does not start another one.
-            let anchors = problems.filter { rule.anchors.contains($0.code) && !explained.contains($0.id) }
-            // One cause per anchor target (two saturated databases are two causes).
-            for (target, group) in Dictionary(grouping: anchors, by: \.target).sorted(by: { $0.key < $1.key }) {
-                guard let anchor = group.max(by: { $0.severity < $1.severity }) else { continue }
-                if causes.contains(where: { $0.findingIDs.contains(anchor.id) && $0.title.contains(target) }) { continue }
-                let supporting = problems.filter { !group.contains($0) && rule.supports($0) }
-                let severityBonus = Double(anchor.severity.rank - 3) * 0.05
-                let confidence = min(0.97, rule.baseConfidence + severityBonus + min(0.2, Double(supporting.count) * 0.05))
-                let ids = group.map(\.id) + supporting.map(\.id)
-                causes.append(ProbableCause(
-                    title: rule.title(anchor, supporting),
-                    confidence: (confidence * 100).rounded() / 100,
-                    findingIDs: ids,
-                    codes: Array(Set(([anchor.code] + group.map(\.code) + supporting.map(\.code)))).sorted { a, b in a == anchor.code || (b != anchor.code && a < b) },
-                    explanation: rule.explanation(anchor, supporting),
-                    firstSeen: Self.firstSeen(group + supporting)
-                ))
-                explained.formUnion(ids)
-                for step in rule.nextSteps(anchor) where !nextSteps.contains(step) { nextSteps.append(step) }
-            }
-        }
-
-        // 2. Everything else that is wrong, ranked by severity, below the correlated causes.
-        let rest = problems.filter { !explained.contains($0.id) }
-        for (_, group) in Dictionary(grouping: rest, by: { "\($0.code)|\($0.target)" }).sorted(by: { $0.key < $1.key }) {
-            guard let worst = group.max(by: { $0.severity < $1.severity }) else { continue }
-            let confidence = min(0.6, 0.1 + Double(worst.severity.rank) * 0.1 + Double(group.count - 1) * 0.02)
+        var ceiling = 0.97
+        for (index, candidate) in ranked.enumerated() {
+            let narrative = Self.narrative(candidate)
+            // Confidence never rises down the list.
+            ceiling = min(ceiling, Self.confidence(candidate))
             causes.append(ProbableCause(
-                title: group.count == 1 ? worst.title : "\(worst.title) (and \(group.count - 1) more)",
-                confidence: (confidence * 100).rounded() / 100,
-                findingIDs: group.map(\.id), codes: [worst.code], explanation: worst.detail,
-                firstSeen: Self.firstSeen(group)
+                title: narrative.title, confidence: (ceiling * 100).rounded() / 100,
+                findingIDs: candidate.findings.map(\.id), codes: Self.codes(candidate), explanation: narrative.explanation,
+                firstSeen: candidate.firstSeen,
+                reasons: index == 0 ? RankingReasons.first(candidate, runnerUp: ranked.dropFirst().first) : index == 1 ? RankingReasons.second(candidate, first: ranked[0]) : []
             ))
-            if !worst.remediation.isEmpty, !nextSteps.contains(worst.remediation) { nextSteps.append(worst.remediation) }
+            for step in narrative.steps where !nextSteps.contains(step) { nextSteps.append(step) }
         }
-        causes.sort { ($0.confidence, $1.title) > ($1.confidence, $0.title) }
 
-        let ruledOut = input.findings.filter { $0.severity == .ok }.map(\.title)
+        let ruledOut = input.findings.filter { $0.severity == .ok && CausalRanker.role(of: $0) != .meta }.map(\.title)
+        let limitations = Self.limitations(input)
+        let problems = input.findings.filter { $0.severity != .ok && $0.severity != .info }
+        var summary: String
+        if let top = causes.first {
+            summary = "Most likely: \(top.title) (confidence \(Int((top.confidence * 100).rounded()))%)"
+            if let firstSeen = top.firstSeen { summary += ", first seen \(Self.clock(firstSeen))" }
+            summary += ". \(problems.count) problem finding(s) in \(Set(problems.map(\.domain)).count) domain(s); \(ruledOut.count) check(s) came back healthy."
+        } else if limitations.isEmpty {
+            summary = "No problems found: \(ruledOut.count) check(s) came back healthy."
+        } else {
+            summary = "No problems found in what could be examined; \(limitations.count) check(s) or domain(s) could not be examined, so the cause may be there."
+        }
+        let unexamined = input.domains.filter { $0.outcome == .failed || $0.outcome == .skipped }
+        if !unexamined.isEmpty, !causes.isEmpty { summary += " Not examined: \(unexamined.map(\.domain.rawValue).joined(separator: ", "))." }
+        return DiagnosisReport(
+            sessionID: input.sessionID, problem: input.problem, environment: input.environment, summary: summary,
+            probableCauses: causes, nextSteps: nextSteps, ruledOut: ruledOut, limitations: limitations,
+            domains: input.domains, findings: input.findings, synthesizer: "rules", timings: input.timings, generatedAt: Date()
+        )
+    }
+
+    /// Domains that failed or were skipped, and checks that read nothing: not ruled out.
+    static func limitations(_ input: SynthesisInput) -> [String] {
         var limitations: [String] = []
         for outcome in input.domains {
             switch outcome.outcome {
@@ -63,43 +58,73 @@ public struct RuleSynthesizer: Synthesizer {
                 if let reason = outcome.reason { limitations.append("\(outcome.domain.rawValue): \(reason).") }
             }
         }
-
-        var summary: String
-        if let top = causes.first {
-            summary = "Most likely: \(top.title) (confidence \(Int((top.confidence * 100).rounded()))%)"
-            if let firstSeen = top.firstSeen { summary += ", first seen \(Self.clock(firstSeen))" }
-            summary += ". \(problems.count) problem finding(s) in \(Set(problems.map(\.domain)).count) domain(s); \(ruledOut.count) check(s) came back healthy."
-        } else if limitations.isEmpty {
-            summary = "No problems found: \(ruledOut.count) check(s) came back healthy."
-        } else {
-            summary = "No problems found in what could be examined; \(limitations.count) domain(s) could not be examined, so the cause may be there."
+        for finding in input.findings where finding.code == FindingCode.logsNoData.rawValue {
+            limitations.append("\(finding.title): not examined, so not ruled out.")
         }
-        if !limitations.isEmpty, !causes.isEmpty { summary += " Not examined: \(input.domains.filter { $0.outcome == .failed || $0.outcome == .skipped }.map(\.domain.rawValue).joined(separator: ", "))." }
-        return DiagnosisReport(
-            sessionID: input.sessionID, problem: input.problem, environment: input.environment, summary: summary,
-            probableCauses: causes, nextSteps: nextSteps, ruledOut: ruledOut, limitations: limitations,
-            domains: input.domains, findings: input.findings, synthesizer: "rules", timings: input.timings, generatedAt: Date()
-        )
+        return limitations
     }
 
-    /// The earliest moment the evidence shows (log "first seen" columns), else when observed.
-    static func firstSeen(_ findings: [Finding]) -> Date? {
-        var dates: [Date] = []
-        for finding in findings {
-            for evidence in finding.evidence {
-                guard let columns = evidence.columns, let index = columns.firstIndex(of: "first seen") else { continue }
-                for row in evidence.rows ?? [] where index < row.count {
-                    if let date = JSONCoding.parseDate(row[index]) { dates.append(date) }
-                }
-            }
+    static func narrative(_ candidate: CausalRanker.Candidate) -> (title: String, explanation: String, steps: [String]) {
+        let anchor = candidate.anchor
+        let explained = candidate.explained.map(\.finding)
+        if let rule = CorrelationRule.narrative(for: anchor.code) {
+            return (rule.title(anchor, explained), rule.explanation(anchor, explained), rule.nextSteps(anchor))
         }
-        return dates.min() ?? findings.map(\.observedAt).min()
+        let title = candidate.group.count == 1 ? anchor.title : "\(anchor.title) (and \(candidate.group.count - 1) more)"
+        var explanation = anchor.detail
+        if !explained.isEmpty { explanation += (explanation.isEmpty ? "" : " ") + "It explains what the clients see — \(CorrelationRules.describe(explained))." }
+        return (title, explanation, anchor.remediation.isEmpty ? [] : [anchor.remediation])
     }
 
+    /// The anchor's code first, then the codes it explains.
+    static func codes(_ candidate: CausalRanker.Candidate) -> [String] {
+        let others = Set(candidate.findings.map(\.code)).subtracting([candidate.anchor.code]).sorted()
+        return [candidate.anchor.code] + others
+    }
+
+    static func confidence(_ candidate: CausalRanker.Candidate) -> Double {
+        let severity = Double(candidate.anchor.severity.rank)
+        guard candidate.role == .cause else { return min(0.5, 0.15 + 0.07 * severity) }
+        return min(0.97, 0.45 + 0.07 * severity + 0.06 * Double(min(candidate.strongLinks, 4)) + 0.02 * Double(min(candidate.weakLinks, 4))
+            + 0.04 * Double(min(candidate.userMatch.count, 2)))
+    }
+
+    /// 2026-11-27T14:02:03.250Z → 14:02 UTC.
     static func clock(_ date: Date) -> String {
         let text = JSONCoding.format(date)
-        // 2026-11-27T14:02:03.250Z → 14:02 UTC
         let time = text.split(separator: "T").last?.prefix(5) ?? ""
         return "\(time) UTC"
+    }
+}
+
+/// One line per reason the first cause ranks first, and why the second does not.
+enum RankingReasons {
+    static func first(_ top: CausalRanker.Candidate, runnerUp: CausalRanker.Candidate?) -> [String] {
+        var reasons: [String] = []
+        let probe = top.anchor.probe
+        reasons.append(top.role == .cause
+            ? "Observed directly: \(probe) found \(top.anchor.target) itself broken (\(top.anchor.severity.rawValue))."
+            : "Nothing broken was found directly; this is the strongest symptom (\(top.anchor.severity.rawValue), reported by \(probe)).")
+        if !top.explained.isEmpty {
+            let named = top.explained.filter { $0.link == .names }.count
+            reasons.append("Explains \(top.explained.count) other finding(s)\(named > 0 ? ", \(named) of them naming \(top.anchor.target)" : ""): \(CorrelationRules.describe(top.explained.map(\.finding))).")
+        }
+        if let firstSeen = top.firstSeen {
+            reasons.append("First seen \(RuleSynthesizer.clock(firstSeen))\(top.precedesSymptoms ? ", before the symptoms it explains" : "").")
+        }
+        for match in top.userMatch { reasons.append("Matches what was reported: \(match).") }
+        return reasons
+    }
+
+    static func second(_ second: CausalRanker.Candidate, first: CausalRanker.Candidate) -> [String] {
+        var why: [String] = []
+        if second.role != .cause && first.role == .cause {
+            why.append("it is a symptom (what a client, a log or a check reports), not a component found broken")
+        }
+        if second.userMatch.count < first.userMatch.count { why.append("it does not match what was reported as well") }
+        if second.anchor.severity < first.anchor.severity { why.append("it is less severe (\(second.anchor.severity.rawValue) against \(first.anchor.severity.rawValue))") }
+        if second.explained.count < first.explained.count { why.append("it explains fewer findings (\(second.explained.count) against \(first.explained.count))") }
+        if why.isEmpty { why.append("the evidence for it is weaker on the same criteria") }
+        return ["Ranked below the first because " + why.joined(separator: "; ") + "."]
     }
 }

@@ -148,6 +148,16 @@ struct SignatureMiner {
 /// Turns mined signatures into findings (shared by the journald and file probes).
 enum LogFindings {
     static func report(_ miner: SignatureMiner, context: ProbeContext, sourceLabel: String, lookback: TimeInterval, now: Date = Date()) async {
+        guard miner.linesSeen > 0 else {
+            // Nothing read is not "healthy": the report lists it as not examined.
+            await context.report(FindingDraft(
+                code: .logsNoData, severity: .info, target: sourceLabel,
+                title: "Nothing was read from \(sourceLabel) in the last \(Int(lookback / 60)) min",
+                detail: "No log lines in the window (no entries, no access to the journal, or the wrong unit or path): errors there are not ruled out.",
+                remediation: "Check that the daemon can read \(sourceLabel) (journalctl -u …, group systemd-journal) and that the units or paths are right."
+            ))
+            return
+        }
         guard miner.totalErrors > 0 else {
             await context.report(FindingDraft(
                 code: .logsOK, severity: .ok, target: sourceLabel,

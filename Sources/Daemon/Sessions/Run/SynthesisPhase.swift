@@ -8,7 +8,7 @@ extension SessionRun {
         try await log.append(.status(.init(status: .synthesizing, phase: .synthesizing, progress: 0.92, message: "ranking probable causes")))
         let record = await log.record
         let input = SynthesisInput(
-            sessionID: record.id, problem: record.problem, environment: record.environment,
+            sessionID: record.id, problem: record.problem, environment: record.environment, context: record.context,
             findings: try await dependencies.store.findings(sessionID: record.id), domains: diagnostics.outcomes, timings: .init()
         )
         let synthesisStarted = ContinuousClock.now
