@@ -23,7 +23,8 @@ public struct JournaldProbe: Probe {
             guard let message = entry.message else { continue }
             let isError = entry.priority.map { $0 <= 3 } ?? SignatureMiner.isError(message)
             if isError || (entry.priority == 4 && SignatureMiner.isError(message)) {
-                miner.add(message, at: entry.time, source: entry.unit ?? "journal")
+                let level: SignatureMiner.Level = entry.priority.map { $0 <= 3 ? .error : .warning } ?? SignatureMiner.statedLevel(message) ?? .error
+                miner.add(message, at: entry.time, source: entry.unit ?? "journal", level: level)
             }
         }
         let label = units.isEmpty ? "journal" : units.joined(separator: ", ")

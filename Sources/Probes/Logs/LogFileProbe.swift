@@ -37,7 +37,8 @@ public struct LogFileProbe: Probe {
                     let time = LogTimestamp.parse(line) ?? lastTime
                     lastTime = time
                     if let time, time < since { continue }
-                    if SignatureMiner.isError(line) { miner.add(line, at: time, source: name) }
+                    let stated = SignatureMiner.statedLevel(line)
+                    if stated == .error || SignatureMiner.isError(line) { miner.add(line, at: time, source: name, level: stated ?? .error) }
                 }
             }
         }

@@ -5,9 +5,15 @@ import Foundation
 /// placeholders, so "timeout after 3012 ms to 10.0.0.7" and "timeout after 2999 ms to 10.0.0.9"
 /// count as one signature. Bounded: at most `maxTemplates` are kept.
 struct SignatureMiner {
+    /// How loud a line is: its own level (ERROR/FATAL, journald priority 3 and below) or a
+    /// warning (WARN, priority 4) that reads like an error.
+    enum Level: Sendable { case error, warning }
+
     struct Signature {
         var template: String
         var count = 0
+        /// Lines at error level (the rest are warnings).
+        var errors = 0
         var first: Date?
         var last: Date?
         var example: String
@@ -101,11 +107,22 @@ struct SignatureMiner {
         return errorWords.contains { lower.contains($0) }
     }
 
-    mutating func add(_ line: String, at time: Date?, source: String) {
+    /// The level a line states: `ERROR`, `FATAL`, `level=error`, `[error]` … or `WARN`; nil when
+    /// it states none.
+    static func statedLevel(_ line: String) -> Level? {
+        let head = line.prefix(200)
+        let upper = head.uppercased()
+        for marker in ["ERROR", "FATAL", "CRIT", "PANIC", "EMERG", "ALERT", "SEVERE"] where upper.contains(marker) { return .error }
+        for marker in ["WARN"] where upper.contains(marker) { return .warning }
+        return nil
+    }
+
+    mutating func add(_ line: String, at time: Date?, source: String, level: Level = .error) {
         totalErrors += 1
         let key = Self.template(line)
         if var signature = signatures[key] {
             signature.count += 1
+            if level == .error { signature.errors += 1 }
             if let time {
                 signature.first = min(signature.first ?? time, time)
                 signature.last = max(signature.last ?? time, time)
@@ -116,6 +133,7 @@ struct SignatureMiner {
         } else if signatures.count < maxTemplates {
             var signature = Signature(template: key, example: String(line.prefix(500)))
             signature.count = 1
+            signature.errors = level == .error ? 1 : 0
             signature.first = time
             signature.last = time
             if let time { signature.times = [time] }
@@ -167,14 +185,16 @@ enum LogFindings {
         }
         let limit = context.int("top") ?? 5
         let minimum = context.int("min_count") ?? 3
+        let window = RateWindow(lookback: lookback, now: now)
         for signature in miner.top.prefix(limit) where signature.count >= minimum {
             let tags = SignatureMiner.causes(signature.template + " " + signature.example)
             let first = signature.first.map(JSONCoding.format) ?? "?"
             let last = signature.last.map(JSONCoding.format) ?? "?"
+            let loudness = LogLoudness(signature: signature, window: window, spikeFactor: context.double("spike_factor") ?? 5)
             await context.report(FindingDraft(
-                code: .logsErrorSignature, severity: tags.isEmpty ? (signature.count >= 100 ? .medium : .low) : .high, target: sourceLabel,
+                code: .logsErrorSignature, severity: loudness.severity(namesKnownCause: !tags.isEmpty), target: sourceLabel,
                 title: "\(signature.count)× \(signature.template.prefix(140))",
-                detail: "Seen \(signature.count) times between \(first) and \(last) in \(signature.sources.sorted().joined(separator: ", "))\(tags.isEmpty ? "" : "; names a known cause: \(tags.joined(separator: ", "))").",
+                detail: "Seen \(signature.count) times between \(first) and \(last) in \(signature.sources.sorted().joined(separator: ", ")); \(loudness.description)\(tags.isEmpty ? "" : "; names a known cause: \(tags.joined(separator: ", "))").",
                 evidence: [
                     .text("example", signature.example),
                     .table("occurrences", columns: ["count", "first seen", "last seen", "sources"], rows: [[String(signature.count), first, last, signature.sources.sorted().joined(separator: ", ")]]),
@@ -185,8 +205,8 @@ enum LogFindings {
         }
 
         // Spike: the recent window against the rest of the lookback.
-        let recentWindow = max(60, lookback / 6)
-        let recentStart = now.addingTimeInterval(-recentWindow)
+        let recentWindow = window.recent
+        let recentStart = window.recentStart
         let allTimes = miner.signatures.values.flatMap(\.times)
         let recent = allTimes.filter { $0 >= recentStart }.count
         let earlier = allTimes.count - recent
@@ -197,8 +217,10 @@ enum LogFindings {
         if recent >= (context.int("spike_min") ?? 10), recentRate >= factor * max(earlierRate, 1.0 / earlierWindow) {
             let top = miner.top.first { signature in signature.times.contains { $0 >= recentStart } }
             let tags = top.map { SignatureMiner.causes($0.template + " " + $0.example) } ?? []
+            // A spike of warnings is worth a look; a spike of errors is an incident.
+            let errorsDominate = (top?.errors ?? 0) * 2 > (top?.count ?? 0)
             await context.report(FindingDraft(
-                code: .logsErrorSpike, severity: .high, target: sourceLabel,
+                code: .logsErrorSpike, severity: errorsDominate ? .high : .medium, target: sourceLabel,
                 title: "Error spike in \(sourceLabel): \(recent) errors in the last \(Int(recentWindow / 60)) min vs \(earlier) in the \(Int(earlierWindow / 60)) min before",
                 detail: String(format: "%.1f errors/min now against %.2f/min before. Mostly: %@", recentRate * 60, earlierRate * 60, top?.template ?? "?"),
                 evidence: [.table("error rate", columns: ["window", "errors", "per minute"], rows: [
@@ -209,6 +231,56 @@ enum LogFindings {
                 tags: tags
             ))
         }
+    }
+}
+
+/// The recent part of a lookback window (the last sixth, at least a minute) and the rest.
+struct RateWindow {
+    let recent: TimeInterval
+    let earlier: TimeInterval
+    let recentStart: Date
+
+    init(lookback: TimeInterval, now: Date) {
+        recent = max(60, lookback / 6)
+        earlier = max(1, lookback - recent)
+        recentStart = now.addingTimeInterval(-recent)
+    }
+}
+
+/// How loud a signature is, from evidence: the level its lines state, and whether it started
+/// recently (its rate in the recent window against the window before) or is a steady
+/// background. A steady warning is noise; a new burst of errors naming a known failure is an
+/// incident.
+struct LogLoudness: CustomStringConvertible {
+    let errorLevel: Bool
+    let burst: Bool
+    let recentCount: Int
+    let earlierCount: Int
+
+    init(signature: SignatureMiner.Signature, window: RateWindow, spikeFactor: Double) {
+        errorLevel = signature.errors * 2 > signature.count
+        recentCount = signature.times.filter { $0 >= window.recentStart }.count
+        earlierCount = signature.times.count - recentCount
+        let recentRate = Double(recentCount) / window.recent
+        let earlierRate = Double(earlierCount) / window.earlier
+        // Lines without timestamps cannot show an onset: count them as a burst only when
+        // nothing else is known and they are errors.
+        burst = signature.times.isEmpty ? errorLevel : (recentCount >= 3 && recentRate >= spikeFactor * max(earlierRate, 1 / window.earlier))
+    }
+
+    func severity(namesKnownCause: Bool) -> Severity {
+        switch (errorLevel, burst) {
+        case (true, true): namesKnownCause ? .high : .medium
+        case (true, false): namesKnownCause ? .medium : .low
+        case (false, true): namesKnownCause ? .medium : .low
+        case (false, false): .info
+        }
+    }
+
+    var description: String {
+        let level = errorLevel ? "error level" : "warning level"
+        let onset = burst ? "started recently (\(recentCount) in the recent window, \(earlierCount) before)" : "a steady background (\(recentCount) recently, \(earlierCount) before)"
+        return "\(level), \(onset)"
     }
 }
 
