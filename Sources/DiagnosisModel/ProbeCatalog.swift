@@ -74,6 +74,7 @@ public enum ProbeCatalog {
                 .tuning("checks", "array", "subset of connections, locks, idle_in_transaction, long_queries, replication"),
                 .tuning("idle_in_transaction_s", "number", "threshold (60)"), .tuning("long_query_s", "number", "threshold (30)"),
                 .tuning("replication_lag_s", "number", "threshold (30)"), .tuning("saturation_ratio", "number", "slots used that count as saturated (0.9)"),
+                .init("reported", "string", "what the user reported (slow: stricter severities, said in the finding)"),
             ],
             defaultTimeoutSeconds: 30,
             codes: [.dbDNSFailure, .dbUnreachable, .dbTLSError, .dbAuthFailed, .dbConnectionsSaturated, .dbLockContention, .dbIdleInTransaction, .dbLongRunningQuery, .dbReplicationLag, .dbOK],
@@ -121,6 +122,7 @@ public enum ProbeCatalog {
             parameters: [
                 .tuning("timeout_s", "number", "request timeout (10)"), .tuning("slow_ms", "number", "slower is reported (2000)"),
                 .init("expect_status", "array", "healthy status codes (default 200–399)"), .init("ca_file", "string", "CA bundle"),
+                .init("reported", "string", "what the user reported (slow: a slow answer is high)"),
             ],
             defaultTimeoutSeconds: 20, codes: [.netHTTPError, .netHTTPSlow, .netTLSUntrusted, .netDNSFailure, .netTCPRefused, .netOK]
         ),

@@ -38,4 +38,14 @@ import Testing
         #expect(!markdown.contains("<script>"))
         #expect(ReportMarkdown.fence(for: "a ``` b ```` c") == "`````")
     }
+
+    @Test func reportedSlownessTightensTheLatencyChecks() async throws {
+        let input = PlanningInput(problem: "checkout takes forever since 14:00", environment: RulePlannerTests.prod, context: [:])
+        let plan = try await RulePlanner().plan(input)
+        let postgres = try #require(plan.domains.flatMap(\.probes).first { $0.probe == "db.postgres" })
+        #expect(postgres.params["long_query_s"] == .number(10))
+        #expect(postgres.params["reported"] == .string("slow"))
+        let calm = try await RulePlanner().plan(PlanningInput(problem: "database connection errors", environment: RulePlannerTests.prod, context: [:]))
+        #expect(calm.domains.flatMap(\.probes).first { $0.probe == "db.postgres" }?.params["reported"] == nil)
+    }
 }

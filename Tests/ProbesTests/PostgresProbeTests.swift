@@ -82,10 +82,18 @@ import Testing
         let server = try PostgresServer()
         defer { server.cleanUp() }
         try server.holdSession("SELECT pg_sleep(60);")
-        try await Task.sleep(for: .milliseconds(1500))
+        try await Task.sleep(for: .milliseconds(2500))
         let run = await ProbeHarness.run(PostgresProbe(), target: "orders-db", params: Self.params(server, ["long_query_s": 1, "checks": ["long_queries"]]), credential: Self.login(server))
         let long = try #require(run.first("db.long_running_query"), "\(run.codes)")
         #expect(long.evidence.first?.rows?.first?.last?.contains("pg_sleep") == true)
+        #expect(long.severity == .medium)
+        // The same query when the user reports slowness: high, and the finding says why.
+        let reported = await ProbeHarness.run(
+            PostgresProbe(), target: "orders-db", params: Self.params(server, ["long_query_s": 1, "checks": ["long_queries"], "reported": "slow"]), credential: Self.login(server)
+        )
+        let slow = try #require(reported.first("db.long_running_query"), "\(reported.codes)")
+        #expect(slow.severity == .high)
+        #expect(slow.title.contains("reported as slow by the user"))
     }
 
     @Test func stoppedServerNothingListeningAndUnknownHost() async throws {

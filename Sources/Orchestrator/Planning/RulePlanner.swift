@@ -43,6 +43,10 @@ public struct RulePlanner: Planner {
     }
 
     public func plan(_ input: PlanningInput) async throws -> DiagnosisPlan {
+        ReportedSlowness.tighten(try planByPlaybooks(input), problem: input.problem)
+    }
+
+    private func planByPlaybooks(_ input: PlanningInput) throws -> DiagnosisPlan {
         let inventory = Self.applyingContext(input.context, to: input.environment)
         let available = InventoryProbes.all(in: inventory)
         let matched = matches(input)
@@ -136,5 +140,39 @@ public struct RulePlanner: Planner {
             inventory.aws = aws
         }
         return inventory
+    }
+}
+
+/// When the user says it is slow ("takes forever", "stuck", "timing out"), the latency checks
+/// use tighter thresholds and say so in their findings: a 90-second query is news to someone
+/// whose page takes forever, even if it would be routine for a batch job.
+public enum ReportedSlowness {
+    static let words = ["slow", "takes forever", "taking forever", "stuck", "hang", "hanging", "timing out", "times out", "timeout", "latency", "sluggish", "lag"]
+
+    /// Tighter defaults for the probes' latency thresholds (never looser than what a playbook or
+    /// the model set).
+    static let thresholds: [String: [String: Double]] = [
+        "db.postgres": ["long_query_s": 10, "idle_in_transaction_s": 30],
+        "net.http": ["slow_ms": 1000],
+    ]
+
+    public static func isReported(in problem: String) -> Bool {
+        let text = problem.lowercased()
+        return words.contains { text.contains($0) }
+    }
+
+    public static func tighten(_ plan: DiagnosisPlan, problem: String) -> DiagnosisPlan {
+        guard isReported(in: problem) else { return plan }
+        var plan = plan
+        for domain in plan.domains.indices {
+            for index in plan.domains[domain].probes.indices {
+                var probe = plan.domains[domain].probes[index]
+                guard let tightened = thresholds[probe.probe] else { continue }
+                for (key, value) in tightened where probe.params[key] == nil { probe.params[key] = .number(value) }
+                probe.params["reported"] = .string("slow")
+                plan.domains[domain].probes[index] = probe
+            }
+        }
+        return plan
     }
 }

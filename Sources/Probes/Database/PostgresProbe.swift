@@ -267,10 +267,12 @@ public struct PostgresProbe: Probe {
             return
         }
         let oldest = rows.compactMap { Int($0[5] ?? "") }.max() ?? 0
+        let slow = context.string("reported") == "slow"
         await context.report(FindingDraft(
-            code: .dbIdleInTransaction, severity: oldest >= 600 ? .high : .medium, target: name,
-            title: "\(name): \(rows.count) session(s) idle in an open transaction (oldest \(oldest) s)",
-            detail: "Sessions that opened a transaction and stopped talking hold their locks and snapshots: they block writers, VACUUM and occupy slots.",
+            code: .dbIdleInTransaction, severity: Double(oldest) >= (slow ? 4 * threshold : 600) ? .high : .medium, target: name,
+            title: "\(name): \(rows.count) session(s) idle in an open transaction (oldest \(oldest) s\(slow ? "; reported as slow by the user" : ""))",
+            detail: "Sessions that opened a transaction and stopped talking hold their locks and snapshots: they block writers, VACUUM and occupy slots."
+                + (slow ? " The user reports slowness, so the threshold was \(Int(threshold)) s." : ""),
             evidence: [.table("idle in transaction", columns: ["pid", "user", "application", "client", "idle s", "transaction age s", "last query"], rows: rows.map { $0.map { $0 ?? "" } })],
             remediation: "Fix the code path that leaves transactions open (missing commit/rollback, a slow call inside a transaction); set idle_in_transaction_session_timeout; terminate the oldest with pg_terminate_backend.",
             tags: ["locks"]
@@ -292,10 +294,12 @@ public struct PostgresProbe: Probe {
             return
         }
         let longest = rows.compactMap { Int($0[3] ?? "") }.max() ?? 0
+        let slow = context.string("reported") == "slow"
         await context.report(FindingDraft(
-            code: .dbLongRunningQuery, severity: longest >= 300 ? .high : .medium, target: name,
-            title: "\(name): \(rows.count) query(ies) running over \(Int(threshold)) s (longest \(longest) s)",
-            detail: "Long queries hold resources and locks; if they are new, a plan changed or data grew.",
+            code: .dbLongRunningQuery, severity: Double(longest) >= (slow ? 2 * threshold : 300) ? .high : .medium, target: name,
+            title: "\(name): \(rows.count) query(ies) running over \(Int(threshold)) s (longest \(longest) s\(slow ? "; reported as slow by the user" : ""))",
+            detail: "Long queries hold resources and locks; if they are new, a plan changed or data grew."
+                + (slow ? " The user reports slowness, so the threshold was \(Int(threshold)) s." : ""),
             evidence: [.table("long-running queries", columns: ["pid", "user", "application", "running s", "waiting on", "query"], rows: rows.map { $0.map { $0 ?? "" } })],
             remediation: "EXPLAIN the query, check for missing indexes or a changed plan; cancel with pg_cancel_backend(pid) if it harms others; set statement_timeout for the application.",
             tags: ["slow"]

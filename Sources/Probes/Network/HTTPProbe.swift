@@ -59,9 +59,10 @@ public struct HTTPProbe: Probe {
                 tags: status == 502 || status == 503 || status == 504 ? ["upstream"] : []
             ))
         } else if seconds * 1000 > slowMs {
+            let reported = context.string("reported") == "slow"
             await context.report(FindingDraft(
-                code: .netHTTPSlow, severity: .medium, target: url,
-                title: "\(url) is slow (\(Int(seconds * 1000)) ms)", evidence: [timing],
+                code: .netHTTPSlow, severity: reported ? .high : .medium, target: url,
+                title: "\(url) is slow (\(Int(seconds * 1000)) ms\(reported ? "; reported as slow by the user" : ""))", evidence: [timing],
                 remediation: "Compare connect, TLS and first-byte times above to see where the time goes.", tags: ["slow"]
             ))
         } else {
