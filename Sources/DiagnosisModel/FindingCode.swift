@@ -156,7 +156,7 @@ extension FindingCode {
         .init(.netOK, .healthy, .endpoint, "the endpoint checks passed"),
         .init(.hostDiskFull, .cause, .host, explains: ["tag:disk_full", "logs.error_signature", "logs.error_spike", "db.unreachable", "k8s.crashloop", "net.http_error"], "a file system is (nearly) full"),
         .init(.hostInodesExhausted, .cause, .host, explains: ["tag:disk_full", "logs.error_signature", "logs.error_spike", "net.http_error"], "a file system has no free inodes"),
-        .init(.hostMemoryPressure, .cause, .host, explains: ["host.load_high", "net.http_slow", "tag:oom"], "the host is short of memory"),
+        .init(.hostMemoryPressure, .cause, .host, explains: ["host.load_high", "net.http_slow"], "the host is short of memory"),
         .init(.hostLoadHigh, .symptom, .host, "the host's load is high"),
         .init(.hostOOMKill, .cause, .host, explains: ["tag:oom", "host.memory_pressure", "k8s.crashloop", "logs.error_spike", "net.http_error"], "the kernel killed processes for memory"),
         .init(.hostOK, .healthy, .host, "the host checks passed"),

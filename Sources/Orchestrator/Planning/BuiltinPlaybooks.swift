@@ -59,7 +59,7 @@ enum BuiltinPlaybooks {
         domains:
           database: {probes: [db.postgres]}
           logs: {probes: [logs.journald, logs.files]}
-          network: {probes: [net.tcp_connect, net.dns]}
+          network: {probes: [net.tcp_connect, net.dns, net.dns_record]}
           kubernetes: {probes: [k8s.workloads, k8s.events]}
           cloud: {probes: [aws.rds, aws.alarms, aws.logs]}
         """#,
@@ -93,11 +93,11 @@ enum BuiltinPlaybooks {
             - https
           context: [url]
         domains:
-          network: {probes: [net.http, net.tls, net.dns, net.tcp_connect]}
+          network: {probes: [net.http, net.tls, net.dns, net.dns_record, net.tcp_connect]}
           logs: {probes: [logs.journald, logs.files]}
           kubernetes: {probes: [k8s.workloads, k8s.services, k8s.events]}
           cloud: {probes: [aws.targets, aws.alarms, aws.ec2]}
-          host: {probes: [host.disk, host.memory, host.load]}
+          host: {probes: [host.disk, host.memory, host.load, host.oom]}
         """#,
         "kubernetes.yaml": #"""
         # Kubernetes workloads that crash, restart, cannot be scheduled or roll out.
@@ -153,6 +153,10 @@ enum BuiltinPlaybooks {
             - latency
             - hanging
             - unresponsive
+            # a process that keeps dying is often killed for memory
+            - dying
+            - keeps dying
+            - killed
             - storage
           context: [host]
         domains:

@@ -26,10 +26,13 @@ public struct CausalRanker: Sendable {
         public var findings: [Finding] { group + explained.map(\.finding) }
         var declaration: FindingCode.Declaration? { FindingCode(rawValue: anchor.code).declaration }
 
-        /// 2 a cause seen by a probe, 1 a symptom a probe saw, 0 a symptom read from logs.
-        var directness: Int {
-            if role == .cause { return 2 }
-            return declaration?.component == .logSource ? 0 : 1
+        /// How directly it was observed: a component a probe found broken (20), a symptom a
+        /// probe measured (3), a log mention (0). A cause the probe itself rates low (a
+        /// certificate that expires next month) is real but not breaking anything now: it ranks
+        /// with the symptoms.
+        var directness: Double {
+            if role == .cause { return anchor.severity >= .medium ? 20 : 3 }
+            return declaration?.component == .logSource ? 0 : 3
         }
 
         /// Explained findings linked by name or by the failure they report.
@@ -37,7 +40,10 @@ public struct CausalRanker: Sendable {
         var weakLinks: Int { explained.count - strongLinks }
 
         var score: Double {
-            Double(directness) * 10 + Double(min(userMatch.count, 2)) * 3 + Double(anchor.severity.rank) * 2
+            // A symptom that names a known failure ("too many clients", "no such host") says
+            // more than one that does not.
+            let specific = role != .cause && !anchor.tags.isEmpty ? 2.0 : 0
+            return directness + Double(min(userMatch.count, 2)) * 3 + Double(anchor.severity.rank) * 2 + specific
                 + Double(min(strongLinks, 4)) * 2.5 + Double(min(weakLinks, 4)) * 0.75 + (precedesSymptoms ? 1 : 0)
         }
     }
@@ -212,6 +218,9 @@ struct UserHints {
         (["pod", "crash", "restart", "deploy", "rollout", "kubernetes", "k8s", "container", "image", "schedul", "node"],
          ["k8s.crashloop", "k8s.oomkilled", "k8s.image_pull", "k8s.unschedulable", "k8s.node_not_ready", "k8s.node_pressure", "k8s.pvc_pending", "k8s.job_failed"], "the cluster"),
         (["dns", "resolve", "resolution", "nxdomain", "no such host"], ["net.dns_failure", "db.dns_failure", "net.dns_mismatch"], "name resolution"),
+        (["refused", "unreachable", "cannot connect", "can't connect", "is down", "went down", "not reachable"],
+         ["net.tcp_refused", "net.tcp_timeout", "db.unreachable", "k8s.service_no_endpoints", "aws.ec2_impaired", "net.dns_mismatch"], "a connection failure"),
+        (["dying", "dies", "died", "keeps crashing", "crashed", "killed", "exits"], ["host.oom_kill", "k8s.crashloop", "k8s.oomkilled"], "a process that dies"),
         (["password", "login", "auth", "credential", "permission denied", "rotated", "rotation"], ["db.auth_failed"], "authentication"),
         (["rds", "ec2", "aws", "load balancer", "alb", "elb", "target group"], ["aws.rds_unavailable", "aws.ec2_impaired", "aws.targets_unhealthy"], "the cloud resources"),
         (["job", "cron", "batch", "backup"], ["k8s.job_failed"], "the job"),
@@ -232,9 +241,9 @@ struct UserHints {
             reasons.append("the problem is about \(entry.label)")
             break
         }
-        let targets = candidate.group.map { $0.target.lowercased() }
-        if let name = names.first(where: { name in targets.contains { $0.contains(name) } }) {
-            reasons.append("its target is \(name), named in the context")
+        let subjects = candidate.group.map { "\($0.target) \($0.title)".lowercased() }
+        if let name = names.first(where: { name in subjects.contains { $0.contains(name) } }) {
+            reasons.append("it is about \(name), named in the context")
         }
         return reasons
     }
