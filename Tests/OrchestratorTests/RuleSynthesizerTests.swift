@@ -65,4 +65,20 @@ import Testing
         let report = try await Self.synthesize(findings)
         #expect(report.probableCauses.first?.title == title, "\(report.probableCauses.map(\.title))")
     }
+
+    @Test func aProbeThatCouldNotLookIsNotExaminedNotHealthy() async throws {
+        let report = try await Self.synthesize(
+            [
+                Self.finding("logs-1", .logs, "logs.no_data", .info, target: "journal", title: "Nothing was read from journal in the last 30 min"),
+                Self.finding("logs-2", .logs, "logs.ok", .ok, target: "billing.service", title: "No error lines in billing.service"),
+            ],
+            domains: [DomainOutcome(domain: .logs, outcome: .ok, probes: [
+                ProbeOutcome(id: "logs.files#/var/log/shop/*.log", probe: "logs.files", status: .failed, durationMs: 1, error: "no log files match /var/log/shop/*.log"),
+            ])]
+        )
+        #expect(report.ruledOut == ["No error lines in billing.service"], "nothing read is never ruled out")
+        #expect(report.limitations.contains { $0.contains("Nothing was read from journal") })
+        #expect(report.limitations.contains { $0.contains("logs.files#/var/log/shop/*.log could not be examined (no log files match") })
+        #expect(report.probableCauses.isEmpty)
+    }
 }

@@ -56,6 +56,11 @@ public struct RuleSynthesizer: Synthesizer {
             case .skipped: limitations.append("\(outcome.domain.rawValue) was not examined (\(outcome.reason ?? "skipped")): causes there are not ruled out.")
             default:
                 if let reason = outcome.reason { limitations.append("\(outcome.domain.rawValue): \(reason).") }
+                // A probe that could not look (no log file matches, a tool missing) examined
+                // nothing: say so rather than let its domain read as healthy.
+                for probe in outcome.probes where probe.status == .failed || probe.status == .timedOut {
+                    limitations.append("\(probe.id) could not be examined (\(probe.error ?? probe.status.rawValue)): not ruled out.")
+                }
             }
         }
         for finding in input.findings where finding.code == FindingCode.logsNoData.rawValue {
