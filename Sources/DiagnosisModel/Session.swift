@@ -71,6 +71,8 @@ public struct DomainState: Codable, Sendable, Equatable {
         case failed
         /// Not examined (credential denied, expired or unresolvable).
         case skipped
+        /// Still pending or running when the daemon stopped.
+        case interrupted
     }
 
     public var domain: Domain

@@ -39,6 +39,12 @@ import Testing
         defer { second.cleanUp(keepDirectory: true) }
         let status = try second.get("/status/\(id)").json
         #expect(status["status"] as? String == "interrupted")
+        #expect(status["phase"] as? String == "done")
+        let domains = status["domains"] as? [[String: Any]] ?? []
+        #expect(!domains.isEmpty && domains.allSatisfy { $0["state"] as? String != "running" }, "\(domains)")
+        #expect(domains.contains { $0["state"] as? String == "interrupted" }, "\(domains)")
+        let listed = try #require((try second.get("/sessions").json["sessions"] as? [[String: Any]])?.first { $0["session_id"] as? String == id })
+        #expect(listed["phase"] as? String == "done")
         let replay = try Self.events(second, id)
         #expect(replay.count == seen.count + 1, "everything acknowledged before the kill, plus the interruption")
         #expect(Array(replay.prefix(seen.count)).map(\.id) == seen.map(\.id))

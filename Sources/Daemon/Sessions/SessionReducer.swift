@@ -8,6 +8,14 @@ enum SessionReducer {
             record.status = change.status
             record.phase = change.phase
             record.progress = max(record.progress, min(1, change.progress))
+            if change.status == .interrupted {
+                // Nothing runs any more: no domain may still read as running.
+                for index in record.domains.indices where [.pending, .queued, .running].contains(record.domains[index].state) {
+                    record.domains[index].state = .interrupted
+                    record.domains[index].queuePosition = nil
+                    record.domains[index].reason = record.domains[index].reason ?? "the daemon stopped before it finished"
+                }
+            }
         case .plan(let plan):
             record.domains = plan.domains.map { DomainState(domain: $0.domain) }
         case .domain(let update):

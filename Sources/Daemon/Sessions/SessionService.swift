@@ -128,7 +128,7 @@ public actor SessionService {
     public func recoverInterrupted() async throws {
         for var record in try await store.unfinishedSessions() {
             let log = SessionLog(record: record, store: store)
-            try await log.append(.status(.init(status: .interrupted, phase: record.phase, progress: record.progress, message: "the daemon restarted while this session was \(record.status.rawValue)")))
+            try await log.append(.status(.init(status: .interrupted, phase: .done, progress: record.progress, message: "the daemon restarted while this session was \(record.status.rawValue)")))
             record = await log.record
             logger.notice("session interrupted by a daemon restart", metadata: [LogKey.sessionID: "\(record.id)"])
         }
@@ -142,7 +142,7 @@ public actor SessionService {
             await supervisor.cancel(sessionID: id, reason: "daemon shutting down")
             let record = await session.log.record
             if !record.status.isTerminal {
-                _ = try? await session.log.append(.status(.init(status: .interrupted, phase: record.phase, progress: record.progress, message: "the daemon stopped")))
+                _ = try? await session.log.append(.status(.init(status: .interrupted, phase: .done, progress: record.progress, message: "the daemon stopped")))
             }
             await session.log.closeForShutdown()
         }
