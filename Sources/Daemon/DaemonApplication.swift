@@ -121,6 +121,9 @@ public enum DaemonApplication {
     static func initializePlanning(_ config: DaemonConfig, scrubber: SecretScrubber, logger: Logger) async throws -> Planning {
         let playbooks = try loadPlaybooks(config)
         logger.info("\(playbooks.playbooks.count) playbook(s): \(playbooks.playbooks.map(\.name).joined(separator: ", "))")
+        for (source, name) in playbooks.overrides {
+            logger.notice("playbook \(name) from \(source) overrides the built-in playbook of that name")
+        }
         let rules = RulePlanner(library: playbooks)
         guard config.llm.provider == .openai, let base = config.llm.baseURL.flatMap(URL.init(string:)), let model = config.llm.model else {
             return Planning(rules: rules, planner: rules, synthesizer: RuleSynthesizer())

@@ -11,6 +11,8 @@ public struct EnvironmentInventory: Codable, Sendable, Equatable {
     public var host: HostInventory?
     /// User-defined command checks (tools the built-in probes do not cover).
     public var checks: [CommandCheck]
+    /// A CA bundle the probes trust besides the system's (an internal CA), from `tls.ca_file`.
+    public var caFile: String?
 
     public init(
         name: String,

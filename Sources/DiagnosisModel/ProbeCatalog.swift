@@ -111,7 +111,7 @@ public enum ProbeCatalog {
             target: "host:port",
             parameters: [
                 .init("server_name", "string", "name to verify (default: the host)"), .tuning("expiry_warn_days", "number", "warn when fewer days remain (14)"),
-                .init("ca_file", "string", "PEM bundle of CAs to trust instead of the system store"),
+                .init("ca_file", "string", "PEM bundle of CAs to trust besides the system store"),
             ],
             defaultTimeoutSeconds: 15, codes: [.netTLSExpired, .netTLSExpiring, .netTLSUntrusted, .netDNSFailure, .netTCPRefused, .netTCPTimeout, .netOK]
         ),

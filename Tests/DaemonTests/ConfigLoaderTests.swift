@@ -1,6 +1,8 @@
 @testable import Daemon
 import DiagnosisModel
 import Testing
+import Orchestrator
+import TestSupport
 
 @Suite struct ConfigLoaderTests {
     @Test func defaultsApplyWithoutAFile() throws {
@@ -141,3 +143,27 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct TrustAndPlaybookConfigTests {
+    @Test func aGlobalCABundleReachesEveryEnvironmentWithoutItsOwn() throws {
+        let config = try ConfigLoader.load(yaml: """
+            tls: {ca_file: /etc/ssl/certs/ca-certificates.crt}
+            environments:
+              a: {network: {endpoints: ["tls://internal.example:443"]}}
+              b: {tls: {ca_file: /etc/hostname}, network: {endpoints: ["tls://other.example:443"]}}
+            """)
+        #expect(config.environments["a"]?.caFile == "/etc/ssl/certs/ca-certificates.crt")
+        #expect(config.environments["b"]?.caFile == "/etc/hostname")
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(yaml: "tls: {ca_file: /nonexistent/ca.pem}") }
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(yaml: "tls: {ca_file: relative/ca.pem}") }
+    }
+
+    @Test func aUserPlaybookNamedLikeABuiltInIsAnExplicitOverride() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("pbo")
+        defer { directory.remove() }
+        _ = try directory.write("database.yaml", "name: database\nmatch: {phrases: [orders]}\ndomains: {database: {probes: [db.postgres]}}\n")
+        let library = try PlaybookLibrary.load(directories: [directory.path])
+        #expect(library.overrides.map(\.name) == ["database"])
+        #expect(library.playbooks.first { $0.name == "database" }?.match.phrases == ["orders"])
+    }
+}

@@ -64,6 +64,14 @@ public enum ConfigLoader {
         return tree
     }
 
+    /// `tls.ca_file`: an absolute path to a PEM bundle that exists.
+    static func caFile(_ tls: ConfigReader) throws(ConfigError) -> String? {
+        guard let path = try tls.string("ca_file") else { return nil }
+        guard path.hasPrefix("/") else { throw tls.error("ca_file", "\"\(path)\" is not an absolute path") }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw tls.error("ca_file", "\(path) does not exist or is not readable") }
+        return path
+    }
+
     static func parse(_ tree: ConfigValue, baseDirectory: String?) throws(ConfigError) -> DaemonConfig {
         var config = DaemonConfig()
         let root = try ConfigReader(tree, path: "")
@@ -187,6 +195,12 @@ public enum ConfigLoader {
             try playbooks.finish()
         }
 
+        var globalCAFile: String?
+        if let tls = try root.mapping("tls") {
+            globalCAFile = try caFile(tls)
+            try tls.finish()
+        }
+
         if let environments = try root.mapping("environments") {
             var parsed: [String: EnvironmentInventory] = [:]
             for name in environments.keys {
@@ -201,6 +215,10 @@ public enum ConfigLoader {
             }
             try environments.finish()
             config.environments = parsed
+        }
+        // An environment's own tls.ca_file wins over the global one.
+        for name in config.environments.keys where config.environments[name]?.caFile == nil {
+            config.environments[name]?.caFile = globalCAFile
         }
 
         try root.finish()

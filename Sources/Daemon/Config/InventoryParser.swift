@@ -85,6 +85,11 @@ enum InventoryParser {
             inventory.host = inventoryHost
         }
 
+        if let tls = try reader.mapping("tls") {
+            inventory.caFile = try ConfigLoader.caFile(tls)
+            try tls.finish()
+        }
+
         for entry in try reader.mappings("checks") {
             guard let name = try entry.string("name"), !name.isEmpty else { throw entry.error("name", "every check needs a name") }
             guard let command = try entry.string("command") else { throw entry.error("command", "every check needs a command") }

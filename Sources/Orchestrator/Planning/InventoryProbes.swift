@@ -10,7 +10,14 @@ public enum InventoryProbes {
         case .database:
             candidates = inventory.databases.map(databaseProbe)
         case .network:
-            candidates = (inventory.network?.endpoints ?? []).flatMap(networkProbes)
+            // The environment's CA bundle reaches every probe that verifies certificates.
+            candidates = (inventory.network?.endpoints ?? []).flatMap(networkProbes).map { probe in
+                var probe = probe
+                if let caFile = inventory.caFile, ["net.tls", "net.http"].contains(probe.probe), probe.params["ca_file"] == nil {
+                    probe.params["ca_file"] = .string(caFile)
+                }
+                return probe
+            }
         case .host:
             candidates = inventory.host.map(hostProbes) ?? []
         case .cloud:

@@ -102,13 +102,20 @@ public struct PlaybookError: Error, CustomStringConvertible, Sendable {
 /// Built-in playbooks plus the user's, by name (a user playbook replaces a built-in of the same name).
 public struct PlaybookLibrary: Sendable {
     public let playbooks: [Playbook]
+    /// User playbooks that replace a built-in of the same name (file → name): an explicit
+    /// override the daemon logs, never a silent shadow.
+    public let overrides: [(source: String, name: String)]
 
-    public init(playbooks: [Playbook]) { self.playbooks = playbooks }
+    public init(playbooks: [Playbook], overrides: [(source: String, name: String)] = []) {
+        self.playbooks = playbooks
+        self.overrides = overrides
+    }
 
     /// The built-ins (config/playbooks, compiled in) and every `*.yaml` in `directories`.
     public static func load(directories: [String]) throws -> PlaybookLibrary {
         var byName: [String: Playbook] = [:]
         var order: [String] = []
+        var overrides: [(source: String, name: String)] = []
         func add(_ playbook: Playbook) {
             if byName[playbook.name] == nil { order.append(playbook.name) }
             byName[playbook.name] = playbook
@@ -116,6 +123,7 @@ public struct PlaybookLibrary: Sendable {
         for (file, text) in BuiltinPlaybooks.files.sorted(by: { $0.key < $1.key }) {
             add(try Playbook.parse(text, source: "built-in \(file)"))
         }
+        let builtIn = Set(byName.keys)
         for directory in directories {
             guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
                 throw PlaybookError(source: directory, reason: "cannot read the playbook directory")
@@ -123,9 +131,11 @@ public struct PlaybookLibrary: Sendable {
             for file in files.sorted() where file.hasSuffix(".yaml") || file.hasSuffix(".yml") {
                 let path = "\(directory)/\(file)"
                 let text = try String(contentsOfFile: path, encoding: .utf8)
-                add(try Playbook.parse(text, source: path))
+                let playbook = try Playbook.parse(text, source: path)
+                if builtIn.contains(playbook.name) { overrides.append((path, playbook.name)) }
+                add(playbook)
             }
         }
-        return PlaybookLibrary(playbooks: order.compactMap { byName[$0] })
+        return PlaybookLibrary(playbooks: order.compactMap { byName[$0] }, overrides: overrides)
     }
 }

@@ -12,7 +12,11 @@ public struct HTTPProbe: Probe {
         let slowMs = context.double("slow_ms") ?? 2000
         let expected = context.request.params["expect_status"]?.arrayValue?.compactMap(\.intValue)
         var arguments = ["-sS", "-o", "/dev/null", "-w", "%{json}", "--max-time", String(timeout), "--connect-timeout", String(min(timeout, 5)), "-A", "sre-diagnose/\(ProductInfo.version)"]
-        if let ca = context.string("ca_file") { arguments += ["--cacert", ca] }
+        if let ca = context.string("ca_file") {
+            // curl reads both: the internal CA and the system's hashed roots.
+            arguments += ["--cacert", ca]
+            if FileManager.default.fileExists(atPath: "/etc/ssl/certs") { arguments += ["--capath", "/etc/ssl/certs"] }
+        }
         if context.bool("insecure") == true { arguments.append("-k") }
         arguments.append(url)
         let result = try await context.tools.run("curl", arguments, timeout: .seconds(timeout + 5))

@@ -179,7 +179,8 @@ enum Handshake {
 
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = verify ? .fullVerification : .none
-        if let caFile { configuration.trustRoots = .file(caFile) }
+        // An internal CA is trusted besides the system's roots, never instead of them.
+        if let caFile { configuration.additionalTrustRoots = [.file(caFile)] }
         let sslContext = try NIOSSLContext(configuration: configuration)
         let box = ChainBox()
         let group = MultiThreadedEventLoopGroup.singleton
