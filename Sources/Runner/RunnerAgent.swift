@@ -212,7 +212,7 @@ final class JobExecution: ProbeSink, Sendable {
     }
 
     func log(_ level: LogLevel, _ message: String, from request: ProbeRequest) async {
-        send(.log(LogLine(level: LogLine.Level(rawValue: level.rawValue) ?? .info, message: redactor.redact("\(request.id): \(message)"))))
+        send(.log(LogLine(level: LogLine.Level(rawValue: level.rawValue) ?? .info, message: redactor.redact("\(request.id): \(message)"), probe: request.id)))
     }
 
     private func send(_ message: RunnerMessage) {

@@ -43,10 +43,13 @@ public struct LogLine: Codable, Sendable, Equatable {
     public var level: Level
     /// Already redacted by the runner.
     public var message: String
+    /// The probe request it is about (`db.postgres#orders-db`), when a probe wrote it.
+    public var probe: String?
 
-    public init(level: Level, message: String) {
+    public init(level: Level, message: String, probe: String? = nil) {
         self.level = level
         self.message = message
+        self.probe = probe
     }
 }
 

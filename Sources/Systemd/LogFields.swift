@@ -7,6 +7,8 @@ import Logging
 public enum LogKey {
     public static let sessionID = "session_id"
     public static let domain = "domain"
+    /// The probe request a runner-side line is about (`SRE_PROBE`).
+    public static let probe = "probe"
     public static let messageID = "message_id"
 }
 

@@ -42,7 +42,8 @@ import Testing
         let port = try TestEnvironment.freePort()
         let body = """
             curl -s -X POST -H 'Content-Type: application/json' -d '{"problem":"journal check"}' http://127.0.0.1:\(port)/diagnose > "\(dir.file("accepted.json"))"
-            sleep 1
+            id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["session_id"])' "\(dir.file("accepted.json"))")
+            for i in $(seq 100); do curl -sf "http://127.0.0.1:\(port)/sessions/$id/report" > "\(dir.file("report.json"))" && break; sleep 0.1; done
             """
         let entries = try Self.runWithPrivateJournal(dir: dir, port: port, body: body)
         let started = try #require(entries.first { ($0["MESSAGE"] as? String)?.contains("starting") == true }, "\(entries)")
@@ -60,5 +61,14 @@ import Testing
         let sessionLines = entries.filter { $0["SRE_SESSION_ID"] as? String == id }
         #expect(sessionLines.contains { $0["MESSAGE_ID"] as? String == "4f1c0c5b3a0e4d1f9b8a6b5c0e2d7a10" }, "session started")
         #expect(sessionLines.contains { $0["MESSAGE_ID"] as? String == "4f1c0c5b3a0e4d1f9b8a6b5c0e2d7a11" }, "session finished")
+        // Each domain's story: `journalctl SRE_DOMAIN=network` shows it start and finish.
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("report.json")))) as? [String: Any]
+        let ran = (report?["domains"] as? [[String: Any]] ?? []).filter { $0["outcome"] as? String != "skipped" }.compactMap { $0["domain"] as? String }
+        #expect(!ran.isEmpty)
+        for domain in ran {
+            let lines = sessionLines.filter { $0["SRE_DOMAIN"] as? String == domain }.compactMap { $0["MESSAGE"] as? String }
+            #expect(lines.contains { $0.hasPrefix("\(domain): running") } && lines.contains { $0.hasPrefix("\(domain) completed") || $0.hasPrefix("\(domain) failed") }, "\(domain): \(lines)")
+        }
+        #expect(!entries.contains { ($0["MESSAGE"] as? String)?.contains("Failed to set thread priority") == true }, "no libdispatch noise")
     }
 }

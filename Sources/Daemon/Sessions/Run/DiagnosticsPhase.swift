@@ -1,6 +1,9 @@
 import DiagnosisModel
 import Foundation
+import Logging
 import Orchestrator
+import RunnerProtocol
+import Systemd
 
 /// What the runners found, per domain.
 struct Diagnostics: Sendable {
@@ -94,9 +97,15 @@ extension SessionRun {
             sessionID: session.id, domain: domain, probes: runnable, credentials: credentials.resolved.filter { references.contains($0.key) },
             deadline: Date().addingTimeInterval(dependencies.settings.runnerDeadline.inSeconds)
         )
+        let domainLogger = logger.with(LogKey.domain, domain.rawValue)
+        domainLogger.info("\(domain.rawValue): running \(runnable.count) probe(s): \(runnable.map(\.id).joined(separator: ", "))")
         let started = ContinuousClock.now
-        let (result, findings) = await runJob(job)
+        let (result, findings) = await runJob(job, logger: domainLogger)
         let elapsed = (ContinuousClock.now - started).milliseconds
+        switch result {
+        case .completed: domainLogger.info("\(domain.rawValue) completed in \(Int(elapsed)) ms: \(findings.filter { $0.severity >= .low }.count) problem finding(s) of \(findings.count)")
+        case .failed(let reason, _): domainLogger.warning("\(domain.rawValue) failed after \(Int(elapsed)) ms: \(reason)")
+        }
         let note = skipped.isEmpty ? nil : "some probes did not run: " + skippedText
         switch result {
         case .completed(let done):
@@ -118,7 +127,7 @@ extension SessionRun {
 
     /// Runs the job through the supervisor, relaying its events into the session's log as they
     /// come; returns the result and the domain's findings.
-    private func runJob(_ job: RunnerJob) async -> (RunnerResult, [Finding]) {
+    private func runJob(_ job: RunnerJob, logger: Logger) async -> (RunnerResult, [Finding]) {
         let (events, continuation) = AsyncStream<RunnerEvent>.makeStream()
         let log = self.log
         let domain = job.domain
@@ -137,6 +146,10 @@ extension SessionRun {
                     _ = try? await log.append(.finding(finding))
                 case .log(let line):
                     _ = try? await log.append(.runnerLog(.init(domain: domain, level: line.level.rawValue, message: line.message)))
+                    // Into the journal too, with SRE_DOMAIN and SRE_PROBE (already redacted).
+                    var probeLogger = logger
+                    if let probe = line.probe { probeLogger[metadataKey: LogKey.probe] = "\(probe)" }
+                    probeLogger.log(level: line.level.loggerLevel, "\(line.message)")
                 }
             }
             return findings
@@ -177,5 +190,16 @@ extension DomainOutcome {
             merged[index] = existing
         }
         return merged.sorted { $0.domain < $1.domain }
+    }
+}
+
+extension LogLine.Level {
+    var loggerLevel: Logger.Level {
+        switch self {
+        case .debug: .debug
+        case .info: .info
+        case .warning: .warning
+        case .error: .error
+        }
     }
 }
