@@ -94,3 +94,17 @@ import Testing
         #expect(await ProbeHarness.run(DNSProbe(), target: "localhost").codes == ["net.ok"])
     }
 }
+
+@Suite struct CABundleTests {
+    @Test func anInternalCAIsAddedToTheSystemRootsNotSubstitutedForThem() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("cab")
+        defer { directory.remove() }
+        let internalCA = try directory.write("internal.pem", "-----BEGIN CERTIFICATE-----\nINTERNAL\n-----END CERTIFICATE-----\n")
+        let path = try #require(CABundle.combined(with: internalCA, directory: directory.path))
+        let bundle = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(bundle.hasSuffix("-----BEGIN CERTIFICATE-----\nINTERNAL\n-----END CERTIFICATE-----\n"))
+        let system = (try? String(contentsOfFile: "/etc/ssl/certs/ca-certificates.crt", encoding: .utf8)) ?? ""
+        #expect(bundle.count > system.count && bundle.hasPrefix(String(system.prefix(200))), "the system's roots come first")
+        #expect(CABundle.combined(with: directory.file("missing.pem"), directory: directory.path) == nil)
+    }
+}

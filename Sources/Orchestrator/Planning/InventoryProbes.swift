@@ -21,7 +21,11 @@ public enum InventoryProbes {
         case .host:
             candidates = inventory.host.map(hostProbes) ?? []
         case .cloud:
-            candidates = inventory.aws.map(awsProbes) ?? []
+            candidates = (inventory.aws.map(awsProbes) ?? []).map { probe in
+                var probe = probe
+                if let caFile = inventory.caFile, probe.params["ca_file"] == nil { probe.params["ca_file"] = .string(caFile) }
+                return probe
+            }
         case .kubernetes:
             candidates = inventory.kubernetes.map(kubernetesProbes) ?? []
         case .logs:

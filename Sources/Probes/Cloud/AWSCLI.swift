@@ -16,6 +16,8 @@ struct AWSCLI {
             "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
             "AWS_EC2_METADATA_DISABLED": "true", "AWS_PAGER": "",
         ]
+        // An internal CA (tls.ca_file) is trusted besides the system's roots.
+        if let caFile = context.string("ca_file"), let bundle = CABundle.combined(with: caFile) { env["AWS_CA_BUNDLE"] = bundle }
         if let credential = context.credential {
             if let key = credential.field("aws_access_key_id", "access_key_id", "access key id", "username") { env["AWS_ACCESS_KEY_ID"] = key }
             if let secret = credential.field("aws_secret_access_key", "secret_access_key", "secret access key", "password", "credential") { env["AWS_SECRET_ACCESS_KEY"] = secret }
