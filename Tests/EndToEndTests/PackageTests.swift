@@ -7,7 +7,8 @@ import Testing
 /// (hidden under a tmpfs in a private mount namespace).
 @Suite struct PackageTests {
     static func sh(_ script: String, directory: TemporaryDirectory, timeout: Double = 600) throws -> (code: Int32?, output: String) {
-        let child = try ChildProcess("/bin/sh", ["-c", script + " 2>&1"], directory: directory, name: "sh")
+        // In the test's own directory: what it extracts must never land in the work tree.
+        let child = try ChildProcess("/bin/sh", ["-c", "cd '\(directory.path)' && { \(script) ; } 2>&1"], directory: directory, name: "sh")
         let code = child.wait(timeout: timeout)
         return (code, child.stdout)
     }
