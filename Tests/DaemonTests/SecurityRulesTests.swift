@@ -1,6 +1,8 @@
 @testable import Daemon
 import DiagnosisModel
 import Foundation
+import NIOCore
+import NIOEmbedded
 import NIOHTTPTypes
 import HTTPTypes
 import SessionStore
@@ -79,5 +81,17 @@ import Testing
         #expect(try await store.prune(updatedBefore: Date().addingTimeInterval(-86400)) == 400)
         let after = try size()
         #expect(after < before / 4, "retention gave the space back: \(before) → \(after) bytes")
+    }
+
+    @Test func thePeerOfAConnectionIsLookedUpOnceAndForgottenAtClose() async throws {
+        let cache = PeerCache()
+        let channel = EmbeddedChannel()
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 32100)).get()
+        #expect(await cache.peer(of: channel) == .tcp(address: "127.0.0.1", uid: nil))
+        #expect(await cache.peer(of: channel) == .tcp(address: "127.0.0.1", uid: nil))
+        #expect(cache.count == 1, "one lookup per connection")
+        _ = try channel.finish()
+        channel.embeddedEventLoop.run()
+        #expect(cache.count == 0, "forgotten when the connection closes")
     }
 }
