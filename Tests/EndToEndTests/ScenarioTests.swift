@@ -154,12 +154,9 @@ import Testing
     @Test func expiredCertificateOnTheHealthEndpoint() throws {
         let directory = try TestEnvironment.makeTemporaryDirectory("sc5")
         defer { directory.remove() }
-        let certificates = try ChildProcess("/usr/bin/env", ["python3", TestEnvironment.fixture("make_certs.py"), directory.path], directory: directory, name: "certs")
-        #expect(certificates.wait() == 0)
-        let port = try TestEnvironment.freePort()
-        let server = try ChildProcess("/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", directory.file("expired.pem"), "-key", directory.file("expired.key"), "-www", "-quiet"], directory: directory, name: "s_server")
+        let server = try TLSTestServer(certificate: "expired", directory: directory)
         defer { server.stop() }
-        #expect(TestEnvironment.waitUntil { (try? RawSocket.connect(.tcp(port: port), timeout: 1))?.close() != nil })
+        let port = server.port
         let outcome = try Self.run("The API returns errors: https health check failing", environment: """
                 network: {endpoints: ["https://localhost:\(port)/healthz"]}
             """, directory: directory)

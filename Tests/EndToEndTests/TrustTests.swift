@@ -8,15 +8,9 @@ import Testing
     @Test func anInternalCAIsTrustedOnlyWhereConfigured() throws {
         let directory = try TestEnvironment.makeTemporaryDirectory("trust")
         defer { directory.remove() }
-        let certificates = try ChildProcess("/usr/bin/env", ["python3", TestEnvironment.fixture("make_certs.py"), directory.path], directory: directory, name: "certs")
-        #expect(certificates.wait() == 0)
-        let port = try TestEnvironment.freePort()
-        let server = try ChildProcess(
-            "/usr/bin/openssl", ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", directory.file("valid.pem"), "-key", directory.file("valid.key"), "-www", "-quiet"],
-            directory: directory, name: "s_server"
-        )
+        let server = try TLSTestServer(certificate: "valid", directory: directory)
         defer { server.stop() }
-        #expect(TestEnvironment.waitUntil { (try? RawSocket.connect(.tcp(port: port), timeout: 1))?.close() != nil })
+        let port = server.port
         let endpoints = #"["tls://localhost:\#(port)", "https://localhost:\#(port)/"]"#
         let daemon = try DaemonProcess(config: """
             environments:

@@ -100,8 +100,13 @@ public struct AuthService: Sendable {
 
     /// `user:<login>` for an account with a passwd entry, else `uid:<n>`.
     static func personName(uid: UInt32) -> String {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid:\(uid)" }
-        return "user:\(String(cString: name))"
+        login(uid: uid).map { "user:\($0)" } ?? "uid:\(uid)"
+    }
+
+    /// The account's login name from passwd, if it has one.
+    static func login(uid: UInt32) -> String? {
+        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
+        return String(cString: name)
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -115,16 +120,11 @@ public struct AuthService: Sendable {
         address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
     }
 
-    static func userName(uid: UInt32) -> String {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid=\(uid)" }
-        return String(cString: name)
-    }
-
     /// Whether the user is in `group` (primary group or listed member).
     static func isMember(uid: UInt32, gid: UInt32, group: String) -> Bool {
         guard let entry = getgrnam(group) else { return false }
         if entry.pointee.gr_gid == gid { return true }
-        let user = userName(uid: uid)
+        guard let user = login(uid: uid) else { return false }
         var member = entry.pointee.gr_mem
         while let pointer = member?.pointee {
             if String(cString: pointer) == user { return true }

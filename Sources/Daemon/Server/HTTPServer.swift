@@ -192,7 +192,7 @@ import Foundation
 /// gets 503s rather than starving the daemon of descriptors (and `/health` of answers).
 final class ConnectionGate: Sendable {
     private let open = Mutex(0)
-    let limit: Int
+    private let limit: Int
 
     init(limit: Int) { self.limit = limit }
 
@@ -206,7 +206,6 @@ final class ConnectionGate: Sendable {
 
     func leave() { open.withLock { $0 -= 1 } }
 
-    var count: Int { open.withLock { $0 } }
 }
 
 /// The connection limit that fits the process's descriptors: the soft `RLIMIT_NOFILE` is raised
