@@ -62,12 +62,19 @@ public struct FindingDraft: Codable, Sendable, Equatable {
     /// Known causes this finding names (`too_many_clients`, `connection_refused`, `timeout`,
     /// `oom`, `tls`), so the synthesizer can connect findings across domains.
     public var tags: [String]
+    /// When the problem started, when the probe can tell (a metric's change point, an alert's
+    /// `activeAt`); ranking orders causes across domains by it.
+    public var firstSeen: Date?
+    /// The time series behind the finding, for a chart.
+    public var series: MetricSeries?
 
     /// - Parameter code: a declared code (``FindingCode``); its text is what is stored.
     public init(
         code: FindingCode, severity: Severity, target: String, title: String, detail: String = "",
-        evidence: [Evidence] = [], remediation: String = "", tags: [String] = []
+        evidence: [Evidence] = [], remediation: String = "", tags: [String] = [], firstSeen: Date? = nil, series: MetricSeries? = nil
     ) {
+        self.firstSeen = firstSeen
+        self.series = series
         self.code = code.rawValue
         self.severity = severity
         self.target = target
@@ -76,6 +83,11 @@ public struct FindingDraft: Codable, Sendable, Equatable {
         self.evidence = evidence
         self.remediation = remediation
         self.tags = tags
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case code, severity, target, title, detail, evidence, remediation, tags, series
+        case firstSeen = "first_seen"
     }
 }
 
@@ -93,6 +105,9 @@ public struct Finding: Codable, Sendable, Equatable, Identifiable {
     public var remediation: String
     public var tags: [String]
     public var observedAt: Date
+    /// When it started, if the probe could tell (see ``FindingDraft/firstSeen``).
+    public var firstSeen: Date?
+    public var series: MetricSeries?
 
     public init(id: String, domain: Domain, probe: String, draft: FindingDraft, observedAt: Date) {
         self.id = id
@@ -107,11 +122,14 @@ public struct Finding: Codable, Sendable, Equatable, Identifiable {
         self.remediation = draft.remediation
         self.tags = draft.tags
         self.observedAt = observedAt
+        self.firstSeen = draft.firstSeen
+        self.series = draft.series
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, domain, probe, code, target, severity, title, detail, evidence, remediation, tags
+        case id, domain, probe, code, target, severity, title, detail, evidence, remediation, tags, series
         case observedAt = "observed_at"
+        case firstSeen = "first_seen"
     }
 
     /// Applies `transform` to every free-text field (redaction).
@@ -122,6 +140,7 @@ public struct Finding: Codable, Sendable, Equatable, Identifiable {
         copy.detail = transform(detail)
         copy.remediation = transform(remediation)
         copy.evidence = evidence.map { $0.mapStrings(transform) }
+        copy.series = series?.mapStrings(transform)
         return copy
     }
 }

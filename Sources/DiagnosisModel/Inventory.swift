@@ -9,6 +9,8 @@ public struct EnvironmentInventory: Codable, Sendable, Equatable {
     public var logs: LogsInventory?
     public var network: NetworkInventory?
     public var host: HostInventory?
+    /// Prometheus-API metrics and alerts.
+    public var metrics: MetricsInventory?
     /// User-defined command checks (tools the built-in probes do not cover).
     public var checks: [CommandCheck]
     /// A CA bundle the probes trust besides the system's (an internal CA), from `tls.ca_file`.
@@ -22,8 +24,10 @@ public struct EnvironmentInventory: Codable, Sendable, Equatable {
         logs: LogsInventory? = nil,
         network: NetworkInventory? = nil,
         host: HostInventory? = nil,
+        metrics: MetricsInventory? = nil,
         checks: [CommandCheck] = []
     ) {
+        self.metrics = metrics
         self.name = name
         self.databases = databases
         self.aws = aws
@@ -43,6 +47,7 @@ public struct EnvironmentInventory: Codable, Sendable, Equatable {
         if logs != nil { result.append(.logs) }
         if network != nil { result.append(.network) }
         if host != nil { result.append(.host) }
+        if metrics != nil { result.append(.metrics) }
         for check in checks where !result.contains(check.domain) { result.append(check.domain) }
         return result.sorted()
     }

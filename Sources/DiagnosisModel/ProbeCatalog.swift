@@ -55,7 +55,7 @@ public struct ProbeInfo: Codable, Sendable, Equatable {
 
 /// Every built-in probe.
 public enum ProbeCatalog {
-    public static let all: [ProbeInfo] = database + network + host + logs + cloud + kubernetes + command
+    public static let all: [ProbeInfo] = database + network + host + logs + cloud + kubernetes + metrics + command
 
     public static func info(_ name: String) -> ProbeInfo? { all.first { $0.name == name } }
 
@@ -210,6 +210,42 @@ public enum ProbeCatalog {
                   parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: [.k8sJobFailed, .k8sOK]),
         ProbeInfo(name: "k8s.events", domain: .kubernetes, summary: "Warning events aggregated by reason and object.", target: "namespaces",
                   parameters: kubernetesParameters, defaultTimeoutSeconds: 30, codes: [.k8sWarningEvents, .k8sOK]),
+    ]
+
+    /// Read-only calls to a Prometheus-compatible HTTP API; the connection parameters are the
+    /// inventory's, never the model's.
+    static let metricsConnection: [ProbeInfo.Parameter] = [
+        .init("url", "string", required: true, "the Prometheus API base URL"), .init("ca_file", "string", "CA bundle"),
+        .tuning("timeout_s", "number", "per-query timeout (10)"),
+    ]
+
+    static let metrics: [ProbeInfo] = [
+        ProbeInfo(
+            name: "metrics.alerts", domain: .metrics,
+            summary: "Firing and pending Prometheus alerts, one finding per alert group, with labels, since when, severity and annotations.",
+            target: "the Prometheus URL", parameters: metricsConnection,
+            defaultTimeoutSeconds: 20, codes: [.metricsAlertFiring, .metricsAlertPending, .metricsUnreachable, .metricsQueryFailed, .metricsOK]
+        ),
+        ProbeInfo(
+            name: "metrics.targets", domain: .metrics,
+            summary: "Scrape targets that are down: job, instance, the last scrape error and since when.",
+            target: "the Prometheus URL", parameters: metricsConnection,
+            defaultTimeoutSeconds: 20, codes: [.metricsTargetDown, .metricsUnreachable, .metricsQueryFailed, .metricsOK]
+        ),
+        ProbeInfo(
+            name: "metrics.signals", domain: .metrics,
+            summary: "Golden signals (error ratio, p99 latency, saturation, traffic) of the service and the well-known exporters: the recent window against the hour before, reported only when the change is material, with its start time and a chart.",
+            target: "a service name, or the Prometheus URL",
+            parameters: metricsConnection + [
+                .init("signals", "array", "configured signals: {kind, query, threshold, unit, service}"),
+                .init("builtin", "boolean", "also try node_exporter, postgres_exporter and kube-state-metrics signals (true)"),
+                .tuning("range_s", "number", "how far back to read (10800)"), .tuning("recent_s", "number", "the recent window (900)"),
+                .tuning("baseline_s", "number", "the baseline before it (3600)"), .tuning("day_before", "boolean", "also compare with the same window a day earlier"),
+                .tuning("min_factor", "number", "a change smaller than this factor is not material (2)"),
+            ],
+            defaultTimeoutSeconds: 40,
+            codes: [.metricsErrorRatio, .metricsLatency, .metricsTraffic, .metricsSaturation, .metricsRestarts, .metricsTargetDown, .metricsUnreachable, .metricsQueryFailed, .metricsOK]
+        ),
     ]
 
     /// User-defined command probes (playbooks): any domain.

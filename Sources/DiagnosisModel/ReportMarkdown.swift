@@ -64,6 +64,10 @@ public enum ReportMarkdown {
                     lines.append("")
                     lines.append(inline(finding.detail))
                 }
+                if let series = finding.series, !series.points.isEmpty {
+                    lines.append("")
+                    lines.append(contentsOf: chart(series))
+                }
                 for evidence in finding.evidence {
                     lines.append("")
                     if let text = evidence.text {
@@ -90,6 +94,19 @@ public enum ReportMarkdown {
         lines.append("")
         lines.append("Timings: total \(Int(report.timings.totalMs)) ms (planning \(Int(report.timings.planningMs)), approval wait \(Int(report.timings.approvalWaitMs)), diagnostics \(Int(report.timings.diagnosticsMs)), synthesis \(Int(report.timings.synthesisMs)))")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A series as a sparkline with its numbers: range, baseline, threshold, change point.
+    static func chart(_ series: MetricSeries) -> [String] {
+        let values = series.points.map(\.value).filter(\.isFinite)
+        guard let low = values.min(), let high = values.max(), let first = series.points.first, let last = series.points.last else { return [] }
+        var facts = ["\(JSONCoding.format(first.time).prefix(16).replacingOccurrences(of: "T", with: " ")) → \(JSONCoding.format(last.time).prefix(16).dropFirst(11)) UTC",
+                     "min \(MetricSeries.format(low, unit: series.unit))", "max \(MetricSeries.format(high, unit: series.unit))",
+                     "now \(MetricSeries.format(last.value, unit: series.unit))"]
+        if let baseline = series.baseline { facts.append("baseline \(MetricSeries.format(baseline, unit: series.unit))") }
+        if let threshold = series.threshold { facts.append("threshold \(MetricSeries.format(threshold, unit: series.unit))") }
+        if let change = series.changePoint { facts.append("changed at \(JSONCoding.format(change).prefix(16).dropFirst(11)) UTC") }
+        return ["**\(inline(series.name))**", "", "`\(series.sparkline)`", "", facts.map(inline).joined(separator: " · ")]
     }
 
     /// User and probe text as one line of Markdown: a newline in a problem statement or a log

@@ -217,6 +217,72 @@ import Testing
         for (sink, text) in sinks { for token in tokens { #expect(!text.contains(token), "\(sink) leaked a provider token") } }
     }
 
+    /// The metrics domain's credential: a bearer token for the Prometheus API, refused by the
+    /// authenticating proxy stand-in, whose refusal quotes the header it got. The token travels
+    /// in curl's stdin config (never argv) and must reach no sink — the finding that quotes the
+    /// refusal included.
+    @Test func metricsBearerTokenReachesNoSink() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("cnry-metrics")
+        let prometheus = try PrometheusServer()
+        defer { prometheus.cleanUp() }
+        let expected = try directory.write("expected", "Bearer the-right-token", mode: 0o600)
+        let proxy = try FixtureServer("auth_proxy.py", [prometheus.url, expected], directory: directory)
+        defer { proxy.stop() }
+        let canary = "c4n4ry-PROM-\(UUID().uuidString.prefix(8))/+ \"q\""
+        let forms = Self.encodedForms(canary)
+        let token = try directory.write("alice.token", SessionAPITests.approverToken, mode: 0o600)
+        let daemon = try DaemonProcess(config: """
+            logging: {level: debug}
+            secrets: {allow_env_refs: true}
+            auth: {approvers: [{name: alice, token: "file://\(token)"}]}
+            environments:
+              canary:
+                metrics:
+                  prometheus:
+                    url: http://127.0.0.1:\(proxy.port)
+                    credential: env://SRE_PROM_TOKEN
+            """, environment: ["SRE_PROM_TOKEN": canary], directory: directory)
+        defer { daemon.cleanUp() }
+        let id = try SessionAPITests.diagnose(daemon, "canary", problem: "error rate alert firing")
+        _ = try SessionAPITests.waitForStatus(daemon, id) { $0 == "awaiting_approval" }
+        let approved = try daemon.post("/approve/\(id)", ["approved": true], headers: ["Authorization": "Bearer \(SessionAPITests.approverToken)"])
+        #expect(approved.status == 200, "\(approved.text)")
+        var offenders: [String] = []
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let status = try daemon.get("/status/\(id)").json["status"] as? String ?? ""
+            if ["completed", "failed"].contains(status) { break }
+            // The daemon's own environment is the env:// source; nothing else may hold it.
+            for holder in Self.processesHolding(forms) where holder.pid != daemon.pid {
+                offenders.append("\(holder.comm) (pid \(holder.pid), ancestors \(holder.ancestors))")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(offenders.isEmpty, "\(offenders)")
+        let final = try SessionAPITests.waitForStatus(daemon, id) { $0 == "completed" }
+        let findings = final["findings"] as? [[String: Any]] ?? []
+        let refused = findings.filter { $0["code"] as? String == "metrics.unreachable" }
+        #expect(refused.count == 3, "alerts, targets and signals each report the refusal: \(findings)")
+        #expect(refused.allSatisfy { ($0["detail"] as? String)?.contains("[REDACTED:") == true }, "the quoted header is redacted: \(refused)")
+        let seen = (try? String(contentsOfFile: proxy.portFile + ".seen", encoding: .utf8)) ?? ""
+        #expect(seen.split(separator: "\n").count == 3 && !seen.contains("ok"), "the token was sent once per probe, and refused: \(seen)")
+
+        var sinks: [(String, String)] = []
+        for path in ["/status/\(id)", "/sessions/\(id)/report", "/sessions/\(id)/audit", "/sessions", "/metrics", "/environments"] {
+            sinks.append((path, try daemon.get(path).text))
+        }
+        sinks.append(("report.md", try daemon.get("/sessions/\(id)/report", headers: ["Accept": "text/markdown"]).text))
+        sinks.append(("events", try SSEClient(daemon.target, path: "/sessions/\(id)/events").rest().map(\.data).joined(separator: "\n")))
+        daemon.terminate()
+        sinks.append(("daemon stderr", daemon.child.stderr))
+        for file in ["sessions.sqlite", "sessions.sqlite-wal", "sessions.sqlite-shm"] {
+            sinks.append((file, String(decoding: FileManager.default.contents(atPath: daemon.directory.file("state/\(file)")) ?? Data(), as: UTF8.self)))
+        }
+        for (sink, text) in sinks {
+            for form in forms { #expect(!text.contains(form), "\(sink) contains a canary form: \(form)") }
+        }
+    }
+
     static func parentOf(_ pid: Int32) -> Int32 {
         let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
         let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []

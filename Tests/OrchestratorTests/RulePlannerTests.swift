@@ -11,7 +11,11 @@ import Testing
         kubernetes: KubernetesInventory(kubeconfigCredential: "op://Infrastructure/kubeconfig/config", namespaces: ["api"]),
         logs: LogsInventory(journaldUnits: ["api-gateway.service", "billing.service"], files: ["/var/log/api-gateway/*.log", "/var/log/billing/*.log"]),
         network: NetworkInventory(endpoints: ["https://api.example.com/healthz", "tcp://orders-db.internal:5432"]),
-        host: HostInventory()
+        host: HostInventory(),
+        metrics: MetricsInventory(prometheus: PrometheusSource(url: "https://prometheus.internal", credential: "op://Infrastructure/prometheus/token", services: [
+            ServiceSignals(service: "api-gateway", signals: [SignalQuery(kind: .errorRatio, query: #"sum(rate(http_requests_total{service="{service}",namespace=~"{namespace}",code=~"5.."}[5m]))"#)]),
+            ServiceSignals(service: "billing", signals: [SignalQuery(kind: .latencyP99, query: #"histogram_quantile(0.99, rate(latency_bucket{service="{service}"}[5m]))"#)]),
+        ]))
     )
 
     static func planner() throws -> RulePlanner { RulePlanner(library: try PlaybookLibrary.load(directories: [])) }
@@ -45,7 +49,7 @@ import Testing
         let logs = try #require(plan.domains.first { $0.domain == .logs })
         #expect(logs.probes.first { $0.probe == "logs.journald" }?.params["units"] == ["api-gateway.service"])
         #expect(logs.probes.filter { $0.probe == "logs.files" }.map(\.target) == ["/var/log/api-gateway/*.log"])
-        #expect(plan.credentialNeeds.map(\.reference) == ["op://Infrastructure/prod-db", "op://Infrastructure/aws", "op://Infrastructure/kubeconfig/config"])
+        #expect(plan.credentialNeeds.map(\.reference) == ["op://Infrastructure/prod-db", "op://Infrastructure/aws", "op://Infrastructure/kubeconfig/config", "op://Infrastructure/prometheus/token"])
         let cloud = try #require(plan.domains.first { $0.domain == .cloud })
         #expect(Set(cloud.probes.map(\.probe)) == ["aws.rds", "aws.alarms"], "the database playbook asks for RDS and alarms only")
     }
@@ -62,6 +66,24 @@ import Testing
         let plan = try await Self.plan(problem)
         #expect(!plan.playbooks.isEmpty, "\(problem) matched no playbook")
         #expect(plan.domains.map(\.domain).contains(expected), "\(problem): \(plan.domains.map(\.domain))")
+    }
+
+    @Test func metricsWordsAndContextSelectTheServicesSignals() async throws {
+        let plan = try await Self.plan("error rate spiking since 14:00", context: ["service": "api-gateway", "namespace": "api"])
+        let metrics = try #require(plan.domains.first { $0.domain == .metrics })
+        #expect(Set(metrics.probes.map(\.probe)) == ["metrics.alerts", "metrics.targets", "metrics.signals"])
+        let signals = try #require(metrics.probes.first { $0.probe == "metrics.signals" })
+        let queries = signals.params["signals"]?.arrayValue?.compactMap { $0.objectValue?["query"]?.stringValue } ?? []
+        #expect(queries == [#"sum(rate(http_requests_total{service="api-gateway",namespace=~"api",code=~"5.."}[5m]))"#])
+        #expect(signals.credential == "op://Infrastructure/prometheus/token")
+        // Without context every service's signals run, placeholders filled with the service's own name.
+        let broad = try await Self.plan("latency is up")
+        let all = broad.domains.first { $0.domain == .metrics }?.probes.first { $0.probe == "metrics.signals" }?.params["signals"]?.arrayValue ?? []
+        #expect(all.count == 2 && all.allSatisfy { !($0.objectValue?["query"]?.stringValue ?? "{").contains("{service}") })
+        // A context value cannot break out of the PromQL string.
+        let hostile = try await Self.plan("errors", context: ["service": "api-gateway", "namespace": #"x"} or vector(1) #"#])
+        let hostileQuery = hostile.domains.first { $0.domain == .metrics }?.probes.first { $0.probe == "metrics.signals" }?.params["signals"]?.arrayValue?.first?.objectValue?["query"]?.stringValue ?? ""
+        #expect(hostileQuery.contains(#"namespace=~"x\"} or vector(1) #""#), "\(hostileQuery)")
     }
 
     @Test func noMatchSweepsEveryConfiguredDomain() async throws {

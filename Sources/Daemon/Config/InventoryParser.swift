@@ -1,3 +1,4 @@
+import Foundation
 import DiagnosisModel
 
 /// Parses one `environments.<name>` mapping into an ``EnvironmentInventory``.
@@ -85,6 +86,13 @@ enum InventoryParser {
             inventory.host = inventoryHost
         }
 
+        if let metrics = try reader.mapping("metrics") {
+            if let prometheus = try metrics.mapping("prometheus") {
+                inventory.metrics = MetricsInventory(prometheus: try Self.prometheus(prometheus))
+            }
+            try metrics.finish()
+        }
+
         if let tls = try reader.mapping("tls") {
             inventory.caFile = try ConfigLoader.caFile(tls)
             try tls.finish()
@@ -133,5 +141,49 @@ enum InventoryParser {
 
         try reader.finish()
         return inventory
+    }
+
+    /// `metrics.prometheus`: the API URL, its credential and CA, the window, and per service the
+    /// PromQL of its signals (a query string, or `{query, threshold, unit}`).
+    static func prometheus(_ reader: ConfigReader) throws(ConfigError) -> PrometheusSource {
+        guard let url = try reader.string("url") else { throw reader.error("url", "prometheus needs the API's url") }
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil, parsed.user == nil, parsed.password == nil else {
+            throw reader.error("url", "expected an http(s) URL without user or password (put those in a credential)")
+        }
+        var source = PrometheusSource(url: url.hasSuffix("/") ? String(url.dropLast()) : url)
+        source.credential = try ConfigLoader.reference(reader, "credential")?.description
+        source.caFile = try ConfigLoader.caFile(reader)
+        source.builtinSignals = try reader.bool("builtin_signals") ?? true
+        let day = Duration.seconds(86400)
+        if let range = try reader.duration("range", in: .seconds(300)...(day * 7)) { source.window.rangeSeconds = Int(range.components.seconds) }
+        if let recent = try reader.duration("recent", in: .seconds(60)...day) { source.window.recentSeconds = Int(recent.components.seconds) }
+        if let baseline = try reader.duration("baseline", in: .seconds(60)...day) { source.window.baselineSeconds = Int(baseline.components.seconds) }
+        source.window.compareDayBefore = try reader.bool("day_before") ?? false
+        guard source.window.recentSeconds + source.window.baselineSeconds <= source.window.rangeSeconds else {
+            throw reader.error("range", "must cover recent + baseline (\(source.window.recentSeconds + source.window.baselineSeconds) s)")
+        }
+        if let services = try reader.mapping("services") {
+            for name in services.keys {
+                guard let entry = try services.mapping(name) else { continue }
+                var signals: [SignalQuery] = []
+                for kind in SignalKind.allCases {
+                    if let query = try? entry.string(kind.rawValue) {
+                        signals.append(SignalQuery(kind: kind, query: query))
+                    } else if let detail = try entry.mapping(kind.rawValue) {
+                        guard let query = try detail.string("query") else { throw detail.error("query", "a signal needs its PromQL query") }
+                        signals.append(SignalQuery(
+                            kind: kind, query: query, threshold: try detail.double("threshold", in: 0...Double.greatestFiniteMagnitude),
+                            unit: try detail.string("unit", oneOf: ["ratio", "seconds", "bytes", "per_second", ""])
+                        ))
+                        try detail.finish()
+                    }
+                }
+                try entry.finish()
+                source.services.append(ServiceSignals(service: name, signals: signals))
+            }
+            try services.finish()
+        }
+        try reader.finish()
+        return source
     }
 }

@@ -144,11 +144,35 @@ function renderEvidence(e) {
   if (e.columns) return `<div class="muted">${esc(e.label)}</div><table><tr>${e.columns.map(c => `<th>${esc(c)}</th>`).join("")}</tr>${(e.rows || []).map(r => `<tr>${r.map(c => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")}</table>`;
   return "";
 }
+/** A finding's time series as an inline SVG: the line, the threshold (dashed), the change point
+ * (a vertical marker) and the first/last times. Built from numbers only; labels are escaped. */
+function renderChart(s) {
+  const pts = (s.points || []).filter(p => Number.isFinite(p.v));
+  if (pts.length < 2) return "";
+  const W = 480, H = 120, L = 4, R = 4, T = 8, B = 18;
+  const t0 = Date.parse(pts[0].t), t1 = Date.parse(pts[pts.length - 1].t);
+  const vals = pts.map(p => p.v).concat(s.threshold != null ? [s.threshold] : []);
+  let lo = Math.min(...vals, 0), hi = Math.max(...vals);
+  if (hi === lo) hi = lo + 1;
+  const x = t => L + (W - L - R) * ((t - t0) / Math.max(1, t1 - t0));
+  const y = v => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
+  const line = pts.map((p, i) => `${i ? "L" : "M"}${x(Date.parse(p.t)).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ");
+  const thr = s.threshold != null ? `<line class="threshold" x1="${L}" x2="${W - R}" y1="${y(s.threshold).toFixed(1)}" y2="${y(s.threshold).toFixed(1)}"/>` : "";
+  const cp = s.change_point ? Date.parse(s.change_point) : null;
+  const mark = cp != null && cp >= t0 && cp <= t1 ? `<line class="change" x1="${x(cp).toFixed(1)}" x2="${x(cp).toFixed(1)}" y1="${T}" y2="${H - B}"/><text x="${Math.min(x(cp) + 3, W - 60).toFixed(1)}" y="${T + 8}">${esc(new Date(cp).toISOString().slice(11, 16))} UTC</text>` : "";
+  const hhmm = t => esc(new Date(t).toISOString().slice(11, 16));
+  return `<figure class="chart"><figcaption class="muted">${esc(s.name)}</figcaption>
+    <svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(s.name)}" data-points="${pts.length}">
+      <path class="series" d="${line}"/>${thr}${mark}
+      <text x="${L}" y="${H - 4}">${hhmm(t0)}</text><text x="${W - R - 30}" y="${H - 4}">${hhmm(t1)}</text>
+    </svg></figure>`;
+}
 function renderFinding(f) {
   return `<div class="finding sev-${esc(f.severity)}" data-code="${esc(f.code)}">
     <span class="sevtag ${esc(f.severity)}">${esc(f.severity)}</span> <strong>${esc(f.title)}</strong>
     <span class="muted"> · ${esc(f.code)} · ${esc(f.domain)} · ${esc(f.target)}</span>
     ${f.detail ? `<div>${esc(f.detail)}</div>` : ""}
+    ${f.series ? renderChart(f.series) : ""}
     ${(f.evidence || []).map(renderEvidence).join("")}
     ${f.remediation ? `<div><em>Remediation:</em> ${esc(f.remediation)}</div>` : ""}</div>`;
 }

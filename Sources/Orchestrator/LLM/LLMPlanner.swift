@@ -48,6 +48,10 @@ public struct LLMPlanner: FollowUpPlanner {
         for database in inventory.databases { lines.append("- database \(database.name) (\(database.engine.rawValue) at \(database.host):\(database.port)/\(database.database))") }
         if let aws = inventory.aws { lines.append("- AWS region \(aws.region)\(aws.logGroups.isEmpty ? "" : ", log groups \(aws.logGroups.joined(separator: ", "))")") }
         if let kubernetes = inventory.kubernetes { lines.append("- Kubernetes namespaces \(kubernetes.namespaces.joined(separator: ", "))") }
+        if let metrics = inventory.metrics {
+            let services = metrics.prometheus.services.map(\.service)
+            lines.append("- Prometheus metrics and alerts" + (services.isEmpty ? "" : " (signals of \(services.joined(separator: ", ")))"))
+        }
         if let logs = inventory.logs { lines.append("- logs: units \(logs.journaldUnits.joined(separator: ", ")); files \(logs.files.joined(separator: ", "))") }
         if let network = inventory.network { lines.append("- endpoints \(network.endpoints.joined(separator: ", "))") }
         if inventory.host != nil { lines.append("- this host (disk, memory, load, OOM kills)") }

@@ -25,6 +25,7 @@ enum BuiltinPlaybooks {
           cloud: {probes: [aws.rds, aws.alarms, aws.ec2, aws.targets, aws.logs]}
           network: {probes: [net.http, net.tcp_connect]}
           database: {probes: [db.postgres]}
+          metrics: {probes: [metrics.alerts, metrics.targets, metrics.signals]}
         """#,
         "database.yaml": #"""
         # Database connectivity, pool exhaustion, locks and slowness.
@@ -62,6 +63,7 @@ enum BuiltinPlaybooks {
           network: {probes: [net.tcp_connect, net.dns, net.dns_record]}
           kubernetes: {probes: [k8s.workloads, k8s.events]}
           cloud: {probes: [aws.rds, aws.alarms, aws.logs]}
+          metrics: {probes: [metrics.alerts, metrics.targets, metrics.signals]}
         """#,
         "http-errors.yaml": #"""
         # Errors and outages at HTTP endpoints.
@@ -98,6 +100,7 @@ enum BuiltinPlaybooks {
           kubernetes: {probes: [k8s.workloads, k8s.services, k8s.events]}
           cloud: {probes: [aws.targets, aws.alarms, aws.ec2]}
           host: {probes: [host.disk, host.memory, host.load, host.oom]}
+          metrics: {probes: [metrics.alerts, metrics.targets, metrics.signals]}
         """#,
         "kubernetes.yaml": #"""
         # Kubernetes workloads that crash, restart, cannot be scheduled or roll out.
@@ -131,6 +134,42 @@ enum BuiltinPlaybooks {
           kubernetes: {probes: [k8s.workloads, k8s.nodes, k8s.services, k8s.storage, k8s.jobs, k8s.events]}
           logs: {probes: [logs.journald, logs.files]}
           host: {probes: [host.oom, host.memory]}
+          metrics: {probes: [metrics.alerts, metrics.targets, metrics.signals]}
+        """#,
+        "metrics.yaml": #"""
+        # What metrics and alerts show first: when it started and how bad it is. Metrics say when and
+        # how bad, not where the cause is: when only this playbook matches, the planner still sweeps every
+        # configured domain (metrics included).
+        name: metrics
+        summary: Firing alerts, scrape targets down, and golden signals (error ratio, latency, saturation, traffic) that changed, with when.
+        match:
+          phrases:
+            - alert
+            - alerts
+            - alerting
+            - firing
+            - paged
+            - latency
+            - p99
+            - p95
+            - error rate
+            - error ratio
+            - 5xx
+            - spike
+            - spiking
+            - saturation
+            - saturated
+            - traffic
+            - throughput
+            - requests per second
+            - since
+            - started at
+            - grafana
+            - prometheus
+            - metrics
+          context: [alertname]
+        domains:
+          metrics: {probes: [metrics.alerts, metrics.targets, metrics.signals]}
         """#,
         "resources.yaml": #"""
         # Hosts running out of disk, memory or CPU.
@@ -165,6 +204,7 @@ enum BuiltinPlaybooks {
           kubernetes: {probes: [k8s.nodes, k8s.workloads]}
           cloud: {probes: [aws.alarms, aws.ec2, aws.rds]}
           database: {probes: [db.postgres]}
+          metrics: {probes: [metrics.alerts, metrics.targets, metrics.signals]}
         """#,
     ]
 }

@@ -30,6 +30,12 @@ public enum InventoryProbes {
             candidates = inventory.kubernetes.map(kubernetesProbes) ?? []
         case .logs:
             candidates = inventory.logs.map(logProbes) ?? []
+        case .metrics:
+            candidates = (inventory.metrics.map { metricsProbes($0.prometheus) } ?? []).map { probe in
+                var probe = probe
+                if let caFile = inventory.caFile, probe.params["ca_file"] == nil { probe.params["ca_file"] = .string(caFile) }
+                return probe
+            }
         }
         let checks = inventory.checks.filter { $0.domain == domain }.map(\.probeRequest)
         // Only what this build can run.
@@ -54,6 +60,37 @@ public enum InventoryProbes {
         return ["k8s.workloads", "k8s.nodes", "k8s.services", "k8s.storage", "k8s.jobs", "k8s.events"].map {
             ProbeRequest(id: "\($0)#\(target)", probe: $0, target: $0 == "k8s.nodes" ? "cluster" : target, params: params, credential: kubernetes.kubeconfigCredential)
         }
+    }
+
+    /// Alerts, targets and signals of one Prometheus-API backend. Placeholders the context did
+    /// not fill (``RulePlanner``) become the service's own name, or `.*`.
+    static func metricsProbes(_ prometheus: PrometheusSource) -> [ProbeRequest] {
+        var connection: [String: JSONValue] = ["url": .string(prometheus.url)]
+        if let caFile = prometheus.caFile { connection["ca_file"] = .string(caFile) }
+        let target = prometheus.url
+        var signals = connection
+        let configured: [JSONValue] = prometheus.services.flatMap { service in
+            service.signals.map { signal in
+                let filled = signal.filled(["service": service.service])
+                var object: [String: JSONValue] = ["kind": .string(filled.kind.rawValue), "query": .string(filled.query), "service": .string(service.service)]
+                if let threshold = filled.threshold { object["threshold"] = .number(threshold) }
+                if let unit = filled.unit { object["unit"] = .string(unit) }
+                return .object(object)
+            }
+        }
+        signals["signals"] = .array(configured)
+        signals["builtin"] = .bool(prometheus.builtinSignals)
+        let window = prometheus.window
+        signals["range_s"] = .number(Double(window.rangeSeconds))
+        signals["recent_s"] = .number(Double(window.recentSeconds))
+        signals["baseline_s"] = .number(Double(window.baselineSeconds))
+        if window.compareDayBefore { signals["day_before"] = .bool(true) }
+        let services = prometheus.services.map(\.service)
+        return [
+            ProbeRequest(id: "metrics.alerts#\(target)", probe: "metrics.alerts", target: target, params: connection, credential: prometheus.credential),
+            ProbeRequest(id: "metrics.targets#\(target)", probe: "metrics.targets", target: target, params: connection, credential: prometheus.credential),
+            ProbeRequest(id: "metrics.signals#\(target)", probe: "metrics.signals", target: services.isEmpty ? target : services.joined(separator: ","), params: signals, credential: prometheus.credential),
+        ]
     }
 
     static func awsProbes(_ aws: AWSInventory) -> [ProbeRequest] {

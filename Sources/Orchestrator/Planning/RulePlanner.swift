@@ -50,12 +50,19 @@ public struct RulePlanner: Planner {
         let inventory = Self.applyingContext(input.context, to: input.environment)
         let available = InventoryProbes.all(in: inventory)
         let matched = matches(input)
-        guard !matched.isEmpty else {
+        // Metrics words ("error rate", "since 14:00", "alert firing") say when and how bad, not
+        // where the cause is: a match on them alone still sweeps.
+        let onlyMetrics = !matched.isEmpty && matched.allSatisfy { Set($0.playbook.domains.keys) == [Domain.metrics.rawValue] }
+        guard !matched.isEmpty, !onlyMetrics else {
+            let why = onlyMetrics ? "only metrics words matched (playbook \(matched.map(\.playbook.name).joined(separator: ", ")))" : "no playbook matched the problem"
             let domains = Domain.allCases.compactMap { domain -> DomainPlan? in
                 guard let probes = available[domain] else { return nil }
-                return DomainPlan(domain: domain, probes: probes, rationale: "no playbook matched the problem: examining every configured \(domain.rawValue) target")
+                return DomainPlan(domain: domain, probes: probes, rationale: "\(why): examining every configured \(domain.rawValue) target")
             }
-            return DiagnosisPlan(domains: domains, rationale: "No playbook matched; sweeping every configured domain of \(inventory.name).", planner: "rules")
+            return DiagnosisPlan(
+                domains: domains, rationale: "\(onlyMetrics ? "Only metrics words matched" : "No playbook matched"); sweeping every configured domain of \(inventory.name).",
+                planner: "rules", playbooks: onlyMetrics ? matched.map(\.playbook.name) : []
+            )
         }
 
         var domains: [DomainPlan] = []
@@ -112,6 +119,22 @@ public struct RulePlanner: Planner {
         return nil
     }
 
+    /// `service` picks that service's signals when it has any; the context fills the queries'
+    /// placeholders (escaped as PromQL string content).
+    static func applyingContext(_ context: [String: String], to prometheus: PrometheusSource) -> PrometheusSource {
+        var prometheus = prometheus
+        if let service = context["service"]?.lowercased() {
+            let matching = prometheus.services.filter { $0.service.lowercased() == service }
+            if !matching.isEmpty { prometheus.services = matching }
+        }
+        prometheus.services = prometheus.services.map { entry in
+            var values = context.filter { ["namespace", "instance"].contains($0.key) }
+            values["service"] = entry.service
+            return ServiceSignals(service: entry.service, signals: entry.signals.map { $0.filled(values) })
+        }
+        return prometheus
+    }
+
     /// RFC 1123 label, as Kubernetes requires of namespace names.
     static func isKubernetesName(_ name: String) -> Bool {
         guard (1...63).contains(name.count), let first = name.first, let last = name.last, first != "-", last != "-" else { return false }
@@ -129,6 +152,10 @@ public struct RulePlanner: Planner {
             let files = logs.files.filter { $0.lowercased().contains(service) }
             if !files.isEmpty { logs.files = files }
             inventory.logs = logs
+        }
+        if var metrics = inventory.metrics {
+            metrics.prometheus = applyingContext(context, to: metrics.prometheus)
+            inventory.metrics = metrics
         }
         if contextProblem(context, inventory: inventory) != nil { return inventory }
         if let namespace = context["namespace"], var kubernetes = inventory.kubernetes {

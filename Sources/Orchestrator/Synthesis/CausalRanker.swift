@@ -174,9 +174,10 @@ public struct CausalRanker: Sendable {
         evidenceFirstSeen(findings) ?? findings.map(\.observedAt).min()
     }
 
-    /// The earliest "first seen" the findings' evidence records, if any.
+    /// The earliest start the findings record — a metric's change point, an alert's activeAt,
+    /// a log signature's "first seen" column — if any.
     static func evidenceFirstSeen(_ findings: [Finding]) -> Date? {
-        var dates: [Date] = []
+        var dates: [Date] = findings.compactMap(\.firstSeen)
         for finding in findings {
             for evidence in finding.evidence {
                 guard let columns = evidence.columns, let index = columns.firstIndex(of: "first seen") else { continue }
@@ -211,19 +212,21 @@ struct UserHints {
         (["database", " db", "db ", "postgres", "sql", "query", "queries", "connection pool", "too many connections"],
          ["db.dns_failure", "db.unreachable", "db.tls_error", "db.auth_failed", "db.connections_saturated", "db.lock_contention", "db.idle_in_transaction", "db.long_running_query", "db.replication_lag", "aws.rds_unavailable"], "the database"),
         (["slow", "latency", "takes forever", "timeout", "timing out", "times out", "hang", "stuck", "sluggish", "p99"],
-         ["db.lock_contention", "db.long_running_query", "db.idle_in_transaction", "db.connections_saturated", "host.memory_pressure", "net.http_slow", "host.load_high", "k8s.node_pressure"], "slowness"),
+         ["db.lock_contention", "db.long_running_query", "db.idle_in_transaction", "db.connections_saturated", "host.memory_pressure", "net.http_slow", "host.load_high", "k8s.node_pressure", "metrics.latency", "metrics.saturation"], "slowness"),
         (["certificate", " cert", "tls", "ssl", "https", "x509", "handshake"], ["net.tls_expired", "net.tls_expiring", "net.tls_untrusted", "db.tls_error"], "TLS"),
-        (["disk", "space", "storage", "no space", "volume", "inode", "full"], ["host.disk_full", "host.inodes_exhausted", "aws.rds_unavailable", "k8s.pvc_pending"], "storage"),
-        (["memory", "oom", "out of memory", "killed"], ["host.oom_kill", "k8s.oomkilled", "host.memory_pressure"], "memory"),
+        (["disk", "space", "storage", "no space", "volume", "inode", "full"], ["host.disk_full", "host.inodes_exhausted", "aws.rds_unavailable", "k8s.pvc_pending", "metrics.saturation"], "storage"),
+        (["memory", "oom", "out of memory", "killed"], ["host.oom_kill", "k8s.oomkilled", "host.memory_pressure", "metrics.saturation", "metrics.restarts"], "memory"),
         (["pod", "crash", "restart", "deploy", "rollout", "kubernetes", "k8s", "container", "image", "schedul", "node"],
-         ["k8s.crashloop", "k8s.oomkilled", "k8s.image_pull", "k8s.unschedulable", "k8s.node_not_ready", "k8s.node_pressure", "k8s.pvc_pending", "k8s.job_failed"], "the cluster"),
+         ["k8s.crashloop", "k8s.oomkilled", "k8s.image_pull", "k8s.unschedulable", "k8s.node_not_ready", "k8s.node_pressure", "k8s.pvc_pending", "k8s.job_failed", "metrics.restarts"], "the cluster"),
         (["dns", "resolve", "resolution", "nxdomain", "no such host"], ["net.dns_failure", "db.dns_failure", "net.dns_mismatch"], "name resolution"),
         (["refused", "unreachable", "cannot connect", "can't connect", "is down", "went down", "not reachable"],
-         ["net.tcp_refused", "net.tcp_timeout", "db.unreachable", "k8s.service_no_endpoints", "aws.ec2_impaired", "net.dns_mismatch"], "a connection failure"),
+         ["net.tcp_refused", "net.tcp_timeout", "db.unreachable", "k8s.service_no_endpoints", "aws.ec2_impaired", "net.dns_mismatch", "metrics.target_down"], "a connection failure"),
         (["dying", "dies", "died", "keeps crashing", "crashed", "killed", "exits"], ["host.oom_kill", "k8s.crashloop", "k8s.oomkilled"], "a process that dies"),
         (["password", "login", "auth", "credential", "permission denied", "rotated", "rotation"], ["db.auth_failed"], "authentication"),
         (["rds", "ec2", "aws", "load balancer", "alb", "elb", "target group"], ["aws.rds_unavailable", "aws.ec2_impaired", "aws.targets_unhealthy"], "the cloud resources"),
         (["job", "cron", "batch", "backup"], ["k8s.job_failed"], "the job"),
+        (["error rate", "error ratio", "5xx", "errors", "failing requests"], ["metrics.error_ratio"], "errors"),
+        (["alert", "firing", "paged"], ["metrics.alert_firing"], "the alert"),
     ]
 
     let text: String

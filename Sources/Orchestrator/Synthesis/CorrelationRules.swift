@@ -152,6 +152,22 @@ enum CorrelationRules {
             ] }
         ),
         CorrelationRule(
+            id: "instance-down",
+            anchors: ["metrics.target_down"],
+            title: { anchor, supporting in
+                supporting.contains { $0.code == "net.tcp_refused" }
+                    ? "\(anchor.target) is down: Prometheus cannot scrape it and connections are refused"
+                    : "\(anchor.target) is down: Prometheus cannot scrape it"
+            },
+            explanation: { anchor, supporting in
+                "\(anchor.title). \(anchor.detail) " + (supporting.isEmpty ? "" : "Corroborated by: \(describe(supporting)).")
+            },
+            nextSteps: { anchor in [
+                "Check the process behind \(anchor.target) (systemctl status, kubectl get pods) and why it stopped; restart it.",
+                anchor.remediation,
+            ].filter { !$0.isEmpty } }
+        ),
+        CorrelationRule(
             id: "unhealthy-targets",
             anchors: ["aws.targets_unhealthy"],
             title: { anchor, _ in "Load balancer targets unhealthy: \(anchor.target)" },

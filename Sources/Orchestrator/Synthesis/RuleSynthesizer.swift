@@ -73,12 +73,22 @@ public struct RuleSynthesizer: Synthesizer {
         let anchor = candidate.anchor
         let explained = candidate.explained.map(\.finding)
         if let rule = CorrelationRule.narrative(for: anchor.code) {
-            return (rule.title(anchor, explained), rule.explanation(anchor, explained), rule.nextSteps(anchor))
+            return (rule.title(anchor, explained), rule.explanation(anchor, explained) + timeline(candidate), rule.nextSteps(anchor))
         }
         let title = candidate.group.count == 1 ? anchor.title : "\(anchor.title) (and \(candidate.group.count - 1) more)"
         var explanation = anchor.detail
         if !explained.isEmpty { explanation += (explanation.isEmpty ? "" : " ") + "It explains what the clients see — \(CorrelationRules.describe(explained))." }
-        return (title, explanation, anchor.remediation.isEmpty ? [] : [anchor.remediation])
+        return (title, explanation + timeline(candidate), anchor.remediation.isEmpty ? [] : [anchor.remediation])
+    }
+
+    /// When it started, as the metrics and alerts date it: "Timeline: 14:02 UTC error ratio of
+    /// checkout rose…; 14:04 UTC alert … firing." Probes see the present; these see the onset.
+    static func timeline(_ candidate: CausalRanker.Candidate) -> String {
+        let dated = candidate.findings.filter { $0.firstSeen != nil && $0.domain == .metrics }
+            .sorted { ($0.firstSeen ?? .distantPast) < ($1.firstSeen ?? .distantPast) }
+        guard !dated.isEmpty else { return "" }
+        let events = dated.prefix(4).map { finding in "\(finding.firstSeen.map(clock) ?? "") \(finding.title)" }
+        return " Timeline: " + events.joined(separator: "; ") + "."
     }
 
     /// The anchor's code first, then the codes it explains.

@@ -24,6 +24,9 @@ public enum ProbeRegistry {
             KubernetesStorageProbe(),
             KubernetesJobsProbe(),
             KubernetesEventsProbe(),
+            MetricsAlertsProbe(),
+            MetricsTargetsProbe(),
+            MetricsSignalsProbe(),
             PostgresProbe(),
             CommandProbe(),
         ]

@@ -202,7 +202,15 @@ final class Spawned: Sendable {
                     continue
                 }
                 if entry.fd == stdoutFD {
-                    if out.count < maxOutputBytes { out.append(contentsOf: buffer[..<count]) } else { truncated = true }
+                    let room = maxOutputBytes - out.count
+                    out.append(contentsOf: buffer[..<min(count, max(room, 0))])
+                    if count > room {
+                        // Past the limit the rest is of no use: stop the tool rather than drain it.
+                        truncated = true
+                        kill(pid, SIGKILL)
+                        open.removeAll()
+                        break
+                    }
                 } else {
                     if err.count < 1 << 20 { err.append(contentsOf: buffer[..<count]) } else { truncated = true }
                 }
