@@ -76,6 +76,10 @@ import TestSupport
         ("environments: {prod: {database: [{name: x, host: h}]}}", "environments.prod.database[0].database", "database name"),
         ("environments: {prod: {database: [{name: x, host: h, database: d, credential: \"op://only-vault\"}]}}", "environments.prod.database[0].credential", "op://vault/item"),
         ("auth: {approvers: [{name: a, token: \"op://v/i/f\"}]}", "auth.approvers[0].token", "start-up"),
+        ("environments: {p: {metrics: {prometheus: {url: \"http://u:pw@prom:9090\"}}}}", "environments.p.metrics.prometheus.url", "without user or password"),
+        ("environments: {p: {metrics: {prometheus: {url: \"http://prom:9090\", services: {a: {error_ratio: {threshold: 1}}}}}}}", "environments.p.metrics.prometheus.services.a.error_ratio.query", "PromQL"),
+        ("environments: {p: {metrics: {prometheus: {url: \"http://prom:9090\", services: {a: {errors: x}}}}}}", "environments.p.metrics.prometheus.services.a.errors", "unknown key"),
+        ("environments: {p: {metrics: {prometheus: {url: \"http://prom:9090\", range: 10m, baseline: 1h}}}}", "environments.p.metrics.prometheus.range", "recent + baseline"),
     ])
     func invalidValuesNameTheKey(yaml: String, key: String, reason: String) {
         do {
@@ -156,6 +160,32 @@ import Foundation
         #expect(config.environments["b"]?.caFile == "/etc/hostname")
         #expect(throws: ConfigError.self) { try ConfigLoader.load(yaml: "tls: {ca_file: /nonexistent/ca.pem}") }
         #expect(throws: ConfigError.self) { try ConfigLoader.load(yaml: "tls: {ca_file: relative/ca.pem}") }
+    }
+
+    @Test func metricsInventoryParses() throws {
+        let config = try ConfigLoader.load(yaml: """
+            environments:
+              prod:
+                metrics:
+                  prometheus:
+                    url: https://prometheus.internal:9090/
+                    credential: op://Infrastructure/prometheus/token
+                    builtin_signals: false
+                    recent: 10m
+                    day_before: true
+                    services:
+                      checkout:
+                        error_ratio: 'sum(rate(errors{service="{service}"}[5m]))'
+                        latency_p99: {query: 'p99{service="{service}"}', unit: seconds, threshold: 0.5}
+            """)
+        let prometheus = try #require(config.environments["prod"]?.metrics?.prometheus)
+        #expect(prometheus.url == "https://prometheus.internal:9090")
+        #expect(prometheus.credential == "op://Infrastructure/prometheus/token")
+        #expect(!prometheus.builtinSignals && prometheus.window.recentSeconds == 600 && prometheus.window.compareDayBefore)
+        #expect(prometheus.services.map(\.service) == ["checkout"])
+        #expect(prometheus.services.first?.signals.map(\.kind) == [.errorRatio, .latencyP99])
+        #expect(prometheus.services.first?.signals.last?.threshold == 0.5 && prometheus.services.first?.signals.last?.unit == "seconds")
+        #expect(config.environments["prod"]?.domains == [.metrics])
     }
 
     @Test func aUserPlaybookNamedLikeABuiltInIsAnExplicitOverride() throws {

@@ -143,6 +143,34 @@ import Testing
         #expect(goneAlerts.codes == ["metrics.unreachable"] && goneAlerts.findings.first?.detail.contains("refused") == true, "\(goneAlerts.findings.map(\.detail))")
     }
 
+    /// The built-in signals find the real node_exporter's series (file systems, memory) and
+    /// examine them; a healthy host reports nothing but the all-clear listing them.
+    @Test func builtinSignalsReadTheRealNodeExporter() async throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("metrics-node")
+        defer { directory.remove() }
+        let port = try TestEnvironment.freePort()
+        let exporter = try ChildProcess("/usr/bin/prometheus-node-exporter", [
+            "--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults", "--collector.filesystem", "--collector.meminfo", "--collector.pressure",
+        ], directory: directory, name: "node_exporter")
+        defer { exporter.stop() }
+        let prometheus = try PrometheusServer(jobs: [.init("node", ["127.0.0.1:\(port)"])])
+        defer { prometheus.cleanUp() }
+        #expect(prometheus.waitForTarget("127.0.0.1:\(port)", health: "up"), "\(exporter.stderr)")
+        // Enough 1 s scrapes for two 5 s steps in the recent window.
+        let run = { await ProbeHarness.run(MetricsSignalsProbe(), target: "node", params: [
+            "url": .string(prometheus.url), "builtin": .bool(true), "range_s": .number(300), "recent_s": .number(60), "baseline_s": .number(120),
+        ]) }
+        var result = await run()
+        for _ in 0..<20 where !(result.first("metrics.ok")?.evidence.first?.rows ?? []).contains(where: { $0.last == "memory used" }) {
+            try await Task.sleep(for: .seconds(1))
+            result = await run()
+        }
+        let rows = try #require(result.first("metrics.ok")?.evidence.first?.rows, "\(result.findings.map(\.title))")
+        #expect(rows.contains { $0.last == "memory used" && $0[1].hasSuffix("%") }, "\(rows)")
+        #expect(rows.contains { $0.last == "file system used" }, "\(rows)")
+        #expect(result.codes == ["metrics.ok"], "\(result.findings.map(\.title))")
+    }
+
     /// Bearer-token auth through the proxy stand-in: the right token gets through, a wrong one
     /// is reported as refused; the token is in no finding and in no command line.
     @Test func bearerToken() async throws {

@@ -178,7 +178,8 @@ struct RangeSeries: Sendable {
         guard let object = json.objectValue, let values = object["values"]?.arrayValue else { return nil }
         labels = (object["metric"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
         points = values.compactMap { pair in
-            guard let items = pair.arrayValue, items.count == 2, let time = items[0].doubleValue, let value = items[1].doubleValue else { return nil }
+            // NaN and ±Inf (a division by zero) are gaps, not values: JSON cannot carry them either.
+            guard let items = pair.arrayValue, items.count == 2, let time = items[0].doubleValue, let value = items[1].doubleValue, value.isFinite else { return nil }
             return MetricSeries.Point(time: Date(timeIntervalSince1970: time), value: value)
         }
     }
