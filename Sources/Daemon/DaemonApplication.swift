@@ -1,3 +1,4 @@
+import Crypto
 import DiagnosisModel
 import Foundation
 import Hummingbird
@@ -34,17 +35,21 @@ public enum DaemonApplication {
         let supervisor = try await initializeSupervisor(config, runtimeDirectory: paths.runtime, logger: logger)
         let (broker, auth) = try await initializeSecrets(config, scrubber: scrubber)
         let planning = try await initializePlanning(config, scrubber: scrubber, logger: logger)
+        let notifications = try await initializeNotifications(config, listeners: listeners, scrubber: scrubber)
         let sessions = SessionService(
             settings: sessionSettings(config, options), store: store, planner: planning.planner, fallbackPlanner: planning.rules,
-            synthesizer: planning.synthesizer, supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: scrubber, logger: logger
+            synthesizer: planning.synthesizer, supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: scrubber, logger: logger,
+            notifications: notifications.hook
         )
         try await sessions.recoverInterrupted()
+        let intake = try await initializeIntake(config, store: store, sessions: sessions, scrubber: scrubber, logger: logger)
+        await intake?.resumePending()
         let router = makeRouter(
             APIServices(
                 health: HealthService(activeSessions: { await sessions.activeCount }), sessions: sessions, store: store, supervisor: supervisor,
                 metrics: metrics, environments: config.environments, resources: try StaticResources.load(),
                 diagnoseRatePerMinute: config.server.diagnoseRatePerMinute, heartbeat: options.heartbeatInterval,
-                diagnoseRatePerMinuteTotal: config.server.diagnoseRatePerMinuteTotal
+                diagnoseRatePerMinuteTotal: config.server.diagnoseRatePerMinuteTotal, intake: intake
             ),
             auth: auth, hostPolicy: HostPolicy(allowedHosts: config.server.allowedHosts)
         )
@@ -54,6 +59,10 @@ public enum DaemonApplication {
         return ServiceGroup(configuration: .init(
             services: [
                 RetentionService(store: store, retentionDays: config.storage.retentionDays, logger: logger),
+                NotificationDelivery(
+                    endpoints: notifications.endpoints, outbox: store, settings: config.notifications, wake: notifications.wake,
+                    onGiveUp: { id, message in try? await sessions.appendNotice(id: id, message) }, logger: logger
+                ),
                 server,
                 StatusReporter(notifier: notifier, sessions: sessions, supervisor: supervisor),
             ] + (notifier.watchdogInterval.map { [WatchdogService(notifier: notifier, interval: $0)] } ?? [])
@@ -109,6 +118,51 @@ public enum DaemonApplication {
         let policy = SecretBroker.Policy(allowEnvRefs: config.secrets.allowEnvRefs, allowFileRefs: config.secrets.allowFileRefs, timeout: config.secrets.resolveTimeout)
         let providers = try await SecretProviders.make(config.secrets, daemonOwn: config.daemonSecretVariables, scrubber: scrubber)
         return (SecretBroker(providers: providers, policy: policy), try await AuthService.load(config.auth, scrubber: scrubber, policy: policy))
+    }
+
+    struct Notifications {
+        let endpoints: [NotificationDelivery.Endpoint]
+        let wake: WakeSignal
+        let hook: NotificationHook?
+    }
+
+    /// The notification sinks with their secrets read now (a Slack URL, a signing key), and the
+    /// composer every session log uses to queue what it announces.
+    static func initializeNotifications(_ config: DaemonConfig, listeners: [Listener], scrubber: SecretScrubber) async throws -> Notifications {
+        let wake = WakeSignal()
+        var endpoints: [NotificationDelivery.Endpoint] = []
+        let timeout = config.secrets.resolveTimeout
+        for sink in config.notifications.sinks {
+            let key = "notifications.sinks.\(sink.name)"
+            let text = try await sink.urlCredential.asyncMap { try await SecretProviders.readDaemonSecret($0, key: "\(key).url_credential", timeout: timeout, scrubber: scrubber) } ?? sink.url ?? ""
+            guard let url = URL(string: text.trimmingCharacters(in: .whitespacesAndNewlines)), ["http", "https"].contains(url.scheme ?? "") else {
+                throw ConfigError(source: "config", key: key, reason: "the sink's URL is not an http(s) URL")
+            }
+            let secret = try await sink.secret.asyncMap { try await SecretProviders.readDaemonSecret($0, key: "\(key).secret", timeout: timeout, scrubber: scrubber) }
+            endpoints.append(.init(name: sink.name, kind: sink.kind, url: url, signingKey: secret.map { SymmetricKey(data: Data($0.utf8)) }, giveUpAfter: sink.giveUpAfter))
+        }
+        let defaultURL = listeners.lazy.compactMap { listener -> String? in
+            guard case .address(.tcp(let host, let port)) = listener else { return nil }
+            return "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        }.first ?? "http://127.0.0.1:32100"
+        let composer = NotificationComposer(config.notifications, defaultURL: defaultURL)
+        return Notifications(endpoints: endpoints, wake: wake, hook: composer.isEmpty ? nil : NotificationHook(composer: composer, wake: { wake.signal() }))
+    }
+
+    /// The Alertmanager webhook, when configured, with its tokens read now.
+    static func initializeIntake(_ config: DaemonConfig, store: SQLiteSessionStore, sessions: SessionService, scrubber: SecretScrubber, logger: Logger) async throws -> AlertIntakeService? {
+        guard let intake = config.intake.alertmanager else { return nil }
+        let timeout = config.secrets.resolveTimeout
+        var tokens: [String] = []
+        for (index, reference) in intake.tokens.enumerated() {
+            tokens.append(try await SecretProviders.readDaemonSecret(reference, key: "intake.alertmanager.tokens[\(index)]", timeout: timeout, scrubber: scrubber))
+        }
+        let password = try await intake.basicAuth.asyncMap {
+            try await SecretProviders.readDaemonSecret($0.password, key: "intake.alertmanager.basic_auth.password", timeout: timeout, scrubber: scrubber)
+        }
+        let credentials = AlertIntakeService.Credentials(tokens: tokens.filter { !$0.isEmpty }, basic: intake.basicAuth.flatMap { basic in password.map { (basic.username, $0) } })
+        logger.info("Alertmanager intake on /webhooks/alertmanager: \(intake.routes.count) route(s)")
+        return AlertIntakeService(config: intake, credentials: credentials, store: store, sessions: sessions, logger: logger)
     }
 
     struct Planning {
@@ -195,6 +249,9 @@ public enum DaemonApplication {
         public var diagnoseRatePerMinute: Int
         public var heartbeat: Duration
         public var diagnoseRatePerMinuteTotal = 120
+        public var intake: AlertIntakeService?
+        /// The largest alert notification accepted (Alertmanager groups can be big).
+        public var intakeMaxBodyBytes = 4 << 20
     }
 
     /// Every route of the API, in one list (the router, the 405 table and the OpenAPI check
@@ -206,6 +263,7 @@ public enum DaemonApplication {
                 totalRateLimiter: RateLimiter(perMinute: services.diagnoseRatePerMinuteTotal), heartbeat: services.heartbeat
             ).endpoints
             + EnvironmentsHarness(environments: services.environments).endpoints
+            + AlertIntakeHarness(service: services.intake, maxBodyBytes: services.intakeMaxBodyBytes).endpoints
             + MetricsHarness(metrics: services.metrics, store: services.store, supervisor: services.supervisor).endpoints
             + StaticHarness(resources: services.resources, environments: Array(services.environments.keys)).endpoints
     }

@@ -98,6 +98,11 @@ public struct APIClient: Sendable {
         return try call("GET", "/sessions" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), as: SessionList.self)
     }
 
+    /// `GET /alerts`: what the alert intake received, newest first.
+    public func alerts(limit: Int) throws(ClientError) -> IntakeList {
+        try call("GET", "/alerts?limit=\(limit)", as: IntakeList.self)
+    }
+
     public func report(_ id: String) throws(ClientError) -> DiagnosisReport {
         try call("GET", "/sessions/\(try Self.pathSegment(id))/report", as: DiagnosisReport.self)
     }

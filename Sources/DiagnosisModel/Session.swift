@@ -198,8 +198,11 @@ public struct SessionSummary: Codable, Sendable, Equatable {
     public var environment: String
     public var createdAt: Date
     public var updatedAt: Date
+    /// Who asked (`alertmanager:<receiver>` for a session an alert started).
+    public var requester: String?
 
     public init(_ record: SessionRecord) {
+        requester = record.requester
         sessionID = record.id
         status = record.status
         phase = record.phase
@@ -212,7 +215,7 @@ public struct SessionSummary: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "session_id"
-        case status, phase, progress, problem, environment
+        case status, phase, progress, problem, environment, requester
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }

@@ -125,6 +125,7 @@ public struct SessionEvent: Codable, Sendable, Equatable {
         case finding(Finding)
         case runnerLog(RunnerLog)
         case notice(Notice)
+        case alerts(AlertsUpdate)
         case report(DiagnosisReport)
 
         public var type: String {
@@ -141,6 +142,7 @@ public struct SessionEvent: Codable, Sendable, Equatable {
             case .finding: "finding"
             case .runnerLog: "runner_log"
             case .notice: "notice"
+            case .alerts: "alerts"
             case .report: "report"
             }
         }
@@ -171,6 +173,7 @@ public struct SessionEvent: Codable, Sendable, Equatable {
         case "finding": body = .finding(try container.decode(Finding.self, forKey: .data))
         case "runner_log": body = .runnerLog(try container.decode(RunnerLog.self, forKey: .data))
         case "notice": body = .notice(try container.decode(Notice.self, forKey: .data))
+        case "alerts": body = .alerts(try container.decode(AlertsUpdate.self, forKey: .data))
         case "report": body = .report(try container.decode(DiagnosisReport.self, forKey: .data))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: container, debugDescription: "unknown event type \(type)")
@@ -196,6 +199,7 @@ public struct SessionEvent: Codable, Sendable, Equatable {
         case .finding(let value): try container.encode(value, forKey: .data)
         case .runnerLog(let value): try container.encode(value, forKey: .data)
         case .notice(let value): try container.encode(value, forKey: .data)
+        case .alerts(let value): try container.encode(value, forKey: .data)
         case .report(let value): try container.encode(value, forKey: .data)
         }
     }

@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// ``SessionStore`` on SQLite (GRDB, WAL mode) in the state directory.
-public final class SQLiteSessionStore: SessionStore {
+public final class SQLiteSessionStore: SessionStore, NotificationOutbox, AlertIntakeStore {
     private let pool: DatabasePool
     public let path: String
 
@@ -81,6 +81,36 @@ public final class SQLiteSessionStore: SessionStore {
                     BEGIN SELECT RAISE(ABORT, 'approvals audit is append-only'); END;
                 """)
         }
+        migrator.registerMigration("v2: alert intake and notification outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE intake (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    received_at REAL NOT NULL,
+                    group_key TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    session_id TEXT,
+                    record TEXT NOT NULL,
+                    payload BLOB,
+                    outcome TEXT
+                );
+                CREATE INDEX intake_pending ON intake(state, id);
+                CREATE INDEX intake_group ON intake(group_key, id);
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    delivery_id TEXT NOT NULL UNIQUE,
+                    sink TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    session_id TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    next_at REAL NOT NULL,
+                    state TEXT NOT NULL,
+                    last_error TEXT
+                );
+                CREATE INDEX outbox_pending ON outbox(sink, state, id);
+                """)
+        }
         return migrator
     }
 
@@ -125,10 +155,117 @@ public final class SQLiteSessionStore: SessionStore {
         }
     }
 
-    public func append(_ event: SessionEvent, record: SessionRecord) async throws {
+    public func append(_ event: SessionEvent, record: SessionRecord, outbox: [OutboxEntry]) async throws {
         try await pool.write { db in
             try Self.insert(event, in: db)
             try Self.save(record, in: db)
+            for entry in outbox { try Self.insert(entry, in: db) }
+        }
+    }
+
+    // MARK: Outbox
+
+    private static func insert(_ entry: OutboxEntry, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO outbox (delivery_id, sink, kind, session_id, body, created_at, attempts, next_at, state, last_error)
+                VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'pending', NULL)
+                """,
+            arguments: [entry.deliveryID, entry.sink, entry.kind, entry.sessionID, entry.body, entry.createdAt.timeIntervalSince1970, entry.nextAttemptAt.timeIntervalSince1970]
+        )
+    }
+
+    private static func outboxEntry(_ row: Row) -> OutboxEntry {
+        var entry = OutboxEntry(
+            deliveryID: row["delivery_id"], sink: row["sink"], kind: row["kind"], sessionID: row["session_id"], body: row["body"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"])
+        )
+        entry.id = row["id"]
+        entry.attempts = row["attempts"]
+        entry.nextAttemptAt = Date(timeIntervalSince1970: row["next_at"])
+        entry.state = OutboxEntry.State(rawValue: row["state"]) ?? .pending
+        entry.lastError = row["last_error"]
+        return entry
+    }
+
+    public func nextPending(sink: String) async throws -> OutboxEntry? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE sink = ? AND state = 'pending' ORDER BY id LIMIT 1", arguments: [sink]).map(Self.outboxEntry)
+        }
+    }
+
+    public func markDelivered(_ id: Int64) async throws {
+        try await pool.write { db in try db.execute(sql: "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL WHERE id = ?", arguments: [id]) }
+    }
+
+    public func reschedule(_ id: Int64, attempts: Int, next: Date, error: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE outbox SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?", arguments: [attempts, next.timeIntervalSince1970, error, id])
+        }
+    }
+
+    public func giveUp(_ id: Int64, attempts: Int, error: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE outbox SET state = 'gave_up', attempts = ?, last_error = ? WHERE id = ?", arguments: [attempts, error, id])
+        }
+    }
+
+    public func outbox(sessionID: String) async throws -> [OutboxEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE session_id = ? ORDER BY id", arguments: [sessionID]).map(Self.outboxEntry)
+        }
+    }
+
+    // MARK: Alert intake
+
+    public func saveIntake(_ record: IntakeRecord, payload: Data) async throws -> Int64 {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO intake (received_at, group_key, state, record, payload) VALUES (?, ?, 'pending', ?, ?)",
+                arguments: [record.receivedAt.timeIntervalSince1970, record.groupKey, try Self.json(record), payload]
+            )
+            return db.lastInsertedRowID
+        }
+    }
+
+    private static func intakeRecord(_ row: Row) throws -> IntakeRecord {
+        var record = try decode(IntakeRecord.self, row["record"])
+        record.id = row["id"]
+        record.state = IntakeRecord.State(rawValue: row["state"]) ?? .pending
+        if let outcome: String = row["outcome"] { record.outcome = try decode(IntakeOutcome.self, outcome) }
+        return record
+    }
+
+    public func pendingIntake() async throws -> [(record: IntakeRecord, payload: Data)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM intake WHERE state = 'pending' ORDER BY id").map { row in
+                (try Self.intakeRecord(row), row["payload"] as Data? ?? Data())
+            }
+        }
+    }
+
+    public func completeIntake(_ id: Int64, outcome: IntakeOutcome) async throws {
+        try await pool.write { db in
+            // The body is not needed once processed (the record keeps the alerts).
+            try db.execute(
+                sql: "UPDATE intake SET state = 'processed', payload = NULL, outcome = ?, session_id = ? WHERE id = ?",
+                arguments: [try Self.json(outcome), outcome.sessionID, id]
+            )
+        }
+    }
+
+    public func recentIntake(limit: Int) async throws -> [IntakeRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM intake ORDER BY id DESC LIMIT ?", arguments: [limit]).map(Self.intakeRecord)
+        }
+    }
+
+    public func latestSession(groupKey: String, since: Date) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT session_id FROM intake WHERE group_key = ? AND state = 'processed' AND session_id IS NOT NULL AND received_at >= ? ORDER BY id DESC LIMIT 1",
+                arguments: [groupKey, since.timeIntervalSince1970]
+            )
         }
     }
 
@@ -229,7 +366,10 @@ public final class SQLiteSessionStore: SessionStore {
         let terminal = SessionStatus.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ",")
         let removed = try await pool.write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE status IN (\(terminal)) AND updated_at < ?", arguments: [cutoff.timeIntervalSince1970])
-            return db.changesCount
+            let sessions = db.changesCount
+            try db.execute(sql: "DELETE FROM outbox WHERE state != 'pending' AND created_at < ?", arguments: [cutoff.timeIntervalSince1970])
+            try db.execute(sql: "DELETE FROM intake WHERE state = 'processed' AND received_at < ?", arguments: [cutoff.timeIntervalSince1970])
+            return sessions
         }
         if removed > 0 { try await compact() }
         return removed

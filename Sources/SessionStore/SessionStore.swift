@@ -8,8 +8,8 @@ public protocol SessionStore: Sendable {
     /// Creates a session together with its first event, atomically.
     func create(_ record: SessionRecord, firstEvent: SessionEvent) async throws
     /// Appends an event and saves the session's new state in one transaction (persist before
-    /// publish: callers publish only after this returns).
-    func append(_ event: SessionEvent, record: SessionRecord) async throws
+    /// publish: callers publish only after this returns), with the notifications it causes.
+    func append(_ event: SessionEvent, record: SessionRecord, outbox: [OutboxEntry]) async throws
     func session(id: String) async throws -> SessionRecord?
     /// Newest first; `before` is an opaque cursor from a previous page.
     func sessions(status: SessionStatus?, limit: Int, before cursor: String?) async throws -> (records: [SessionRecord], nextCursor: String?)
@@ -26,4 +26,10 @@ public protocol SessionStore: Sendable {
     func prune(updatedBefore cutoff: Date) async throws -> Int
     /// Session counts by status (metrics).
     func countsByStatus() async throws -> [SessionStatus: Int]
+}
+
+extension SessionStore {
+    public func append(_ event: SessionEvent, record: SessionRecord) async throws {
+        try await append(event, record: record, outbox: [])
+    }
 }

@@ -77,6 +77,8 @@ final class LiveView {
             break
         case .notice(let notice):
             emit(terminal.paint("note: \(notice.message)", .dim))
+        case .alerts(let update):
+            emit(terminal.paint("alerts: \(update.note)", .dim))
         case .report:
             phase = "done"
             progress = 1

@@ -17,7 +17,7 @@ struct SREDiagnose: AsyncParsableCommand {
         version: ProductInfo.version,
         subcommands: [
             DiagnoseCommand.self, StatusCommand.self, ApproveCommand.self, SessionsCommand.self, ReportCommand.self,
-            WatchCommand.self, HealthCommand.self, MCPCommand.self,
+            WatchCommand.self, AlertsCommand.self, HealthCommand.self, MCPCommand.self,
         ]
     )
 }

@@ -283,6 +283,67 @@ import Testing
         }
     }
 
+    /// Notifications: the approval request and the report go to a signed webhook and to Slack
+    /// (stand-in) while a probe echoes a canary every way it can. No message holds a canary form,
+    /// and neither the signing key nor the Slack URL (both secrets) reaches a message, the
+    /// database or the log.
+    @Test func notificationsCarryNoSecret() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("cnry-notify")
+        let canary = "c4n4ry-NOTIFY-\(UUID().uuidString.prefix(8))/+ \"q\""
+        let forms = Self.encodedForms(canary)
+        let hmacKey = "hmac-key-\(UUID().uuidString)"
+        let secretFile = try directory.write("hmac.secret", hmacKey, mode: 0o600)
+        let receiverLog = directory.file("receiver.log")
+        let receiver = try FixtureServer("webhook_receiver.py", [secretFile, receiverLog], directory: directory)
+        defer { receiver.stop() }
+        let slackLog = directory.file("slack.log")
+        let slack = try FixtureServer("slack_standin.py", [slackLog], directory: directory)
+        defer { slack.stop() }
+        let slackToken = "XoXb\(UUID().uuidString.prefix(12))"
+        let slackURL = try directory.write("slack.url", "http://127.0.0.1:\(slack.port)/services/T1/B1/\(slackToken)", mode: 0o600)
+        let token = try directory.write("alice.token", SessionAPITests.approverToken, mode: 0o600)
+        let daemon = try DaemonProcess(config: """
+            logging: {level: debug}
+            secrets: {allow_env_refs: true}
+            auth: {approvers: [{name: alice, token: "file://\(token)"}]}
+            notifications:
+              retry: {initial: 100ms, max: 500ms}
+              sinks:
+                - {name: team, type: webhook, url: "http://127.0.0.1:\(receiver.port)/hook", secret: "file://\(secretFile)"}
+                - {name: chat, type: slack, url_credential: "file://\(slackURL)"}
+            environments:
+              canary:
+                checks:
+            \(Self.echoCheck("notify", credential: "env://SRE_CANARY_NOTIFY", field: "value"))
+            """, environment: ["SRE_CANARY_NOTIFY": canary], directory: directory)
+        defer { daemon.cleanUp() }
+        let id = try SessionAPITests.diagnose(daemon, "canary")
+        _ = try SessionAPITests.waitForStatus(daemon, id) { $0 == "awaiting_approval" }
+        #expect(try daemon.post("/approve/\(id)", ["approved": true], headers: ["Authorization": "Bearer \(SessionAPITests.approverToken)"]).status == 200)
+        _ = try SessionAPITests.waitForStatus(daemon, id) { $0 == "completed" }
+        #expect(TestEnvironment.waitUntil(timeout: 20) { FixtureServer.jsonLines(receiverLog).count >= 2 && FixtureServer.jsonLines(slackLog).count >= 2 })
+        let messages = FixtureServer.jsonLines(receiverLog)
+        #expect(messages.map { $0["event"] as? String ?? "" } == ["approval_requested", "completed"])
+        #expect(messages.allSatisfy { $0["signature_ok"] as? Bool == true })
+        let report = try daemon.get("/sessions/\(id)/report").text
+        #expect(report.contains("[REDACTED:"), "the echoed secret was redacted in the report the message summarises")
+
+        daemon.terminate()
+        var sinks: [(String, String)] = [
+            ("webhook messages", (try? String(contentsOfFile: receiverLog, encoding: .utf8)) ?? ""),
+            ("slack messages", (try? String(contentsOfFile: slackLog, encoding: .utf8)) ?? ""),
+            ("daemon stderr", daemon.child.stderr),
+        ]
+        for file in ["sessions.sqlite", "sessions.sqlite-wal"] {
+            sinks.append((file, String(decoding: FileManager.default.contents(atPath: daemon.directory.file("state/\(file)")) ?? Data(), as: UTF8.self)))
+        }
+        for (sink, text) in sinks {
+            for form in forms { #expect(!text.contains(form), "\(sink) contains a canary form: \(form)") }
+            #expect(!text.contains(hmacKey), "\(sink) holds the signing key")
+            #expect(!text.contains(slackToken), "\(sink) holds the Slack webhook URL")
+        }
+    }
+
     static func parentOf(_ pid: Int32) -> Int32 {
         let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
         let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []

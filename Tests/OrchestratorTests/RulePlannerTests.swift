@@ -86,6 +86,17 @@ import Testing
         #expect(hostileQuery.contains(#"namespace=~"x\"} or vector(1) #""#), "\(hostileQuery)")
     }
 
+    @Test func anAlertsNameAndInstanceGuideThePlan() async throws {
+        // The problem text of an alert-started session says little; its name says what it is about.
+        let plan = try await Self.plan("PostgresTooManyConnections: firing", context: ["alertname": "PostgresTooManyConnections", "instance": "orders-db.internal:5432"])
+        #expect(plan.playbooks.contains("database"), "\(plan.playbooks)")
+        let database = try #require(plan.domains.first { $0.domain == .database })
+        #expect(database.probes.map(\.target) == ["orders-db"])
+        let network = plan.domains.first { $0.domain == .network }
+        #expect(network == nil || network?.probes.allSatisfy { $0.target.contains("orders-db.internal") } == true, "\(network?.probes.map(\.target) ?? [])")
+        #expect(RulePlanner.words(of: "KubePodOOMKilled") == "Kube Pod OOM Killed")
+    }
+
     @Test func noMatchSweepsEveryConfiguredDomain() async throws {
         let plan = try await Self.plan("something is weird")
         #expect(plan.playbooks.isEmpty)

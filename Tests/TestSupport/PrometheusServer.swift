@@ -28,7 +28,8 @@ public final class PrometheusServer: @unchecked Sendable {
     ///   - history: OpenMetrics sample lines (`name{labels} value timestamp_seconds`), grouped by
     ///     series, ascending in time; `# EOF` is added.
     ///   - rules: the body of a rule file (`groups:` …), or nil.
-    public init(history: [String] = [], jobs: [Job] = [], rules: String? = nil) throws {
+    ///   - alertmanager: `host:port` of an Alertmanager the alerts are sent to.
+    public init(history: [String] = [], jobs: [Job] = [], rules: String? = nil, alertmanager: String? = nil) throws {
         directory = try TestEnvironment.makeTemporaryDirectory("prom")
         port = try TestEnvironment.freePort()
         let data = directory.file("data")
@@ -49,6 +50,9 @@ public final class PrometheusServer: @unchecked Sendable {
         for job in jobs {
             config += "  - job_name: \(job.name)\n    static_configs:\n      - targets: [\(job.targets.map { "\"\($0)\"" }.joined(separator: ", "))]\n"
         }
+        if let alertmanager {
+            config += "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [\"\(alertmanager)\"]\n"
+        }
         if let rules {
             _ = try directory.write("rules.yml", rules)
             config += "rule_files: [\"\(directory.file("rules.yml"))\"]\n"
@@ -61,6 +65,8 @@ public final class PrometheusServer: @unchecked Sendable {
         server = try ChildProcess(Self.binary, [
             "--config.file=\(directory.file("prometheus.yml"))", "--storage.tsdb.path=\(directory.file("data"))",
             "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.retention.time=30d", "--log.level=warn",
+            // Alerts reach Alertmanager within a second, not the default minute.
+            "--rules.alert.resend-delay=1s",
         ], directory: directory, name: "prometheus")
         let ready = TestEnvironment.waitUntil(timeout: 60, interval: 0.1) {
             (try? TestHTTPClient.request(.tcp(port: port), "GET", "/-/ready", timeout: 2).status) == 200
@@ -117,6 +123,54 @@ public final class PrometheusServer: @unchecked Sendable {
     }
 }
 
+/// A real Alertmanager (Debian's `prometheus-alertmanager`) for one test: one route to one
+/// webhook receiver, grouped and repeated within seconds, clustering off.
+public final class AlertmanagerServer: @unchecked Sendable {
+    public static let binary = "/usr/bin/prometheus-alertmanager"
+    public let directory: TemporaryDirectory
+    public let port: Int
+    private var server: ChildProcess?
+    public var address: String { "127.0.0.1:\(port)" }
+
+    /// - Parameters:
+    ///   - webhook: the receiver URL; `tokenFile` holds its bearer token (Alertmanager's
+    ///     `authorization.credentials_file`).
+    public init(webhook: String, tokenFile: String, groupBy: [String] = ["alertname", "service"]) throws {
+        directory = try TestEnvironment.makeTemporaryDirectory("am")
+        port = try TestEnvironment.freePort()
+        _ = try directory.write("alertmanager.yml", """
+            route:
+              receiver: sre
+              group_by: [\(groupBy.joined(separator: ", "))]
+              group_wait: 1s
+              group_interval: 2s
+              repeat_interval: 1h
+            receivers:
+              - name: sre
+                webhook_configs:
+                  - url: "\(webhook)"
+                    send_resolved: true
+                    http_config:
+                      authorization: {type: Bearer, credentials_file: "\(tokenFile)"}
+            """)
+        server = try ChildProcess(Self.binary, [
+            "--config.file=\(directory.file("alertmanager.yml"))", "--storage.path=\(directory.file("data"))",
+            "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--log.level=warn",
+        ], directory: directory, name: "alertmanager")
+        let ready = TestEnvironment.waitUntil(timeout: 30, interval: 0.1) {
+            (try? TestHTTPClient.request(.tcp(port: self.port), "GET", "/-/ready", timeout: 2).status) == 200
+        }
+        guard ready else { throw TestHTTPError.connect("alertmanager did not become ready: \(server?.stderr ?? "")") }
+    }
+
+    public var stderr: String { server?.stderr ?? "" }
+
+    public func cleanUp() {
+        server?.stop()
+        directory.remove()
+    }
+}
+
 /// A Python fixture server that writes its port to a file (`metrics_exporter.py`,
 /// `auth_proxy.py`, …).
 public final class FixtureServer: @unchecked Sendable {
@@ -136,4 +190,16 @@ public final class FixtureServer: @unchecked Sendable {
     }
 
     public func stop() { process.stop() }
+
+    /// `metrics_exporter.py`: sets one series (an empty value removes it).
+    public func set(_ series: String, _ value: String) throws {
+        _ = try TestHTTPClient.request(.tcp(port: port), "GET", "/set?series=\(series.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&value=\(value)")
+    }
+
+    /// The JSON lines a fixture appended to `path`.
+    public static func jsonLines(_ path: String) -> [[String: Any]] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+    }
 }

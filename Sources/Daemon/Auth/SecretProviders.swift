@@ -54,6 +54,8 @@ extension DaemonConfig {
     var daemonSecretVariables: Set<String> {
         let references = auth.approvers.map(\.token) + auth.requesters.map(\.token)
             + [secrets.onePasswordServiceAccountToken, secrets.onePasswordConnectToken, llm.apiKey].compactMap { $0 }
+            + (intake.alertmanager?.tokens ?? []) + [intake.alertmanager?.basicAuth?.password].compactMap { $0 }
+            + notifications.sinks.flatMap { [$0.urlCredential, $0.secret].compactMap { $0 } }
         return Set(references.compactMap { reference in
             if case .environment(let name) = reference { return name }
             return nil

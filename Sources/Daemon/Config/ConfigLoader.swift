@@ -221,6 +221,14 @@ public enum ConfigLoader {
             config.environments[name]?.caFile = globalCAFile
         }
 
+        // Routes name environments, so the intake is read after them.
+        if let intake = try root.mapping("intake") {
+            config.intake = try IntakeConfigParser.intake(intake, environments: Set(config.environments.keys))
+        }
+        if let notifications = try root.mapping("notifications") {
+            config.notifications = try IntakeConfigParser.notifications(notifications)
+        }
+
         try root.finish()
         // A playbooks/ directory next to the configuration file is read unless directories are given.
         if config.playbooks.directories.isEmpty, let baseDirectory {

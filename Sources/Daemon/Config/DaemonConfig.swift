@@ -11,6 +11,8 @@ public struct DaemonConfig: Sendable {
     public var storage = Storage()
     public var logging = Logging()
     public var playbooks = Playbooks()
+    public var intake = Intake()
+    public var notifications = Notifications()
     public var environments: [String: EnvironmentInventory] = ["local": DaemonConfig.localEnvironment]
 
     public init() {}

@@ -54,7 +54,7 @@ async function loadSessions() {
     $("sessions").innerHTML = data.sessions.map(s => `
       <li data-id="${esc(s.session_id)}" class="${s.session_id === state.selected ? "selected" : ""}">
         <div class="problem">${esc(s.problem)}</div>
-        <span class="badge ${esc(s.status)}">${esc(s.status)}</span> <span class="muted">${esc(s.environment)} · ${new Date(s.created_at).toLocaleTimeString()}</span>
+        <span class="badge ${esc(s.status)}">${esc(s.status)}</span>${(s.requester || "").startsWith("alertmanager:") ? ` <span class="badge alert" title="started by an alert">alert</span>` : ""} <span class="muted">${esc(s.environment)} · ${new Date(s.created_at).toLocaleTimeString()}</span>
         <div class="bar"><div style="width:${Math.round(s.progress * 100)}%"></div></div>
       </li>`).join("");
     for (const li of $("sessions").querySelectorAll("li")) li.addEventListener("click", () => select(li.dataset.id));
@@ -80,7 +80,7 @@ $("new").addEventListener("submit", async (event) => {
 function select(id) {
   if (state.stream) state.stream.abort();
   history.replaceState(null, "", location.pathname + "#session=" + id);
-  Object.assign(state, { selected: id, lastID: 0, session: null, findings: [], domains: {}, approval: null, report: null, status: null, plan: null, notices: [] });
+  Object.assign(state, { selected: id, lastID: 0, session: null, findings: [], domains: {}, approval: null, report: null, status: null, plan: null, notices: [], alerts: [] });
   for (const li of $("sessions").querySelectorAll("li")) li.classList.toggle("selected", li.dataset.id === id);
   render();
   follow(id);
@@ -133,6 +133,7 @@ function apply(event) {
     case "probe_progress": { const s = state.domains[d.domain]; if (s) s.progress = Math.max(s.progress, d.fraction); break; }
     case "finding": state.findings.push(d); if (state.domains[d.domain]) state.domains[d.domain].findings++; break;
     case "notice": state.notices.push(d.message); break;
+    case "alerts": state.alerts.push(d); break;
     case "report": state.report = d; break;
   }
   render();
@@ -176,6 +177,12 @@ function renderFinding(f) {
     ${(f.evidence || []).map(renderEvidence).join("")}
     ${f.remediation ? `<div><em>Remediation:</em> ${esc(f.remediation)}</div>` : ""}</div>`;
 }
+/** For a session an alert started: where it came from and the group's later notifications. */
+function renderAlerts(s, updates) {
+  const context = Object.entries(s.context || {}).map(([k, v]) => `${esc(k)}=${esc(v)}`).join(" ");
+  return `<div class="alerts" id="alerts"><strong>Started by an alert</strong> <span class="muted">(${esc(s.requester)}) ${context}</span>
+    ${updates.map(u => `<div class="muted" data-status="${esc(u.status)}">• ${esc(u.status)}: ${esc(u.note)} — ${u.alerts.map(a => esc(a.alertname) + (a.summary ? ": " + esc(a.summary) : "")).join("; ")}</div>`).join("")}</div>`;
+}
 function renderApproval(a) {
   return `<div class="approval" id="approval">
     <h3>Approval needed</h3>
@@ -204,6 +211,7 @@ function render() {
   $("detail").innerHTML = `<h2>${esc(s.problem || "…")}</h2>
     <div class="muted">${esc(s.environment || "")} · <span class="badge ${esc(state.status || "")}" id="status">${esc(state.status || "…")}</span> ${esc(state.phase || "")} · ${esc(state.message || "")}</div>
     <div class="bar" style="margin-top:6px"><div style="width:${Math.round((state.progress || 0) * 100)}%"></div></div>
+    ${(s.requester || "").startsWith("alertmanager:") ? renderAlerts(s, state.alerts) : ""}
     ${state.approval ? renderApproval(state.approval) : ""}
     <div class="domains">${domains}</div>
     ${state.notices.map(n => `<div class="muted">• ${esc(n)}</div>`).join("")}

@@ -16,10 +16,13 @@ actor SessionLog {
     private(set) var hasReport = false
     /// Scrubs every event before it is stored or published (the session's resolved secrets).
     var redactor = Redactor()
+    /// The notifications an event causes, stored with it; `wake` starts their delivery.
+    private let notifications: NotificationHook?
 
-    init(record: SessionRecord, store: any SessionStore) {
+    init(record: SessionRecord, store: any SessionStore, notifications: NotificationHook? = nil) {
         self.record = record
         self.store = store
+        self.notifications = notifications
     }
 
     func setRedactor(_ redactor: Redactor) { self.redactor = redactor }
@@ -45,7 +48,9 @@ actor SessionLog {
         next.updatedAt = date
         SessionReducer.apply(body, to: &next)
         let event = SessionEvent(sessionID: next.id, sequence: next.lastSequence, at: date, body: body)
-        try await store.append(event, record: next)
+        let outbox = notifications?.composer.entries(for: event, record: next) ?? []
+        try await store.append(event, record: next, outbox: outbox)
+        if !outbox.isEmpty { notifications?.wake() }
         record = next
         if case .finding(let finding) = event.body { findings.append(finding) }
         if case .report = event.body { hasReport = true }
@@ -110,6 +115,15 @@ enum EventRedaction {
         case .notice(var notice):
             notice.message = scrub(notice.message)
             return .notice(notice)
+        case .alerts(var update):
+            update.note = scrub(update.note)
+            update.alerts = update.alerts.map { alert in
+                var alert = alert
+                alert.summary = alert.summary.map(scrub)
+                alert.labels = alert.labels.mapValues(scrub)
+                return alert
+            }
+            return .alerts(update)
         case .credentialFailed(var credential):
             credential.error = credential.error.map(scrub)
             return .credentialFailed(credential)
@@ -141,4 +155,10 @@ enum EventRedaction {
             return body
         }
     }
+}
+
+/// How a session log hands notifications to the outbox and wakes its delivery.
+public struct NotificationHook: Sendable {
+    let composer: NotificationComposer
+    let wake: @Sendable () -> Void
 }

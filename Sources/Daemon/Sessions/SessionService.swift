@@ -112,11 +112,13 @@ public actor SessionService {
 
     public init(
         settings: Settings, store: any SessionStore, planner: any Planner, fallbackPlanner: RulePlanner = RulePlanner(), synthesizer: any Synthesizer,
-        supervisor: RunnerSupervisor, broker: SecretBroker, metrics: DaemonMetrics, secretScrubber: SecretScrubber, logger: Logger
+        supervisor: RunnerSupervisor, broker: SecretBroker, metrics: DaemonMetrics, secretScrubber: SecretScrubber, logger: Logger,
+        notifications: NotificationHook? = nil
     ) {
         self.dependencies = SessionDependencies(
             settings: settings, store: store, planner: planner, fallbackPlanner: fallbackPlanner, synthesizer: synthesizer,
-            supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: secretScrubber, logger: logger
+            supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: secretScrubber, logger: logger,
+            notifications: notifications
         )
     }
 
@@ -127,7 +129,7 @@ public actor SessionService {
     /// Sessions that were running when the daemon stopped become `interrupted`, with an event.
     public func recoverInterrupted() async throws {
         for var record in try await store.unfinishedSessions() {
-            let log = SessionLog(record: record, store: store)
+            let log = SessionLog(record: record, store: store, notifications: dependencies.notifications)
             try await log.append(.status(.init(status: .interrupted, phase: .done, progress: record.progress, message: "the daemon restarted while this session was \(record.status.rawValue)")))
             record = await log.record
             logger.notice("session interrupted by a daemon restart", metadata: [LogKey.sessionID: "\(record.id)"])
@@ -183,7 +185,7 @@ public actor SessionService {
         )
         let created = SessionEvent(sessionID: record.id, sequence: 1, at: now, body: .created(.init(problem: problem, environment: environmentName, context: context, requester: requester.name)))
         try await store.create(record, firstEvent: created)
-        let session = LiveSession(id: record.id, log: SessionLog(record: record, store: store), requester: requester)
+        let session = LiveSession(id: record.id, log: SessionLog(record: record, store: store, notifications: dependencies.notifications), requester: requester)
         live[record.id] = session
         metrics.sessionsStarted.increment()
         logger.notice(
@@ -341,6 +343,25 @@ public actor SessionService {
         session.pendingApproval = nil
         pending.deliver(decision, by: approver)
         return decision
+    }
+
+    // MARK: Later news (alerts, deliveries)
+
+    /// Adds alerts of the session's group that arrived after it started. False when the session
+    /// has ended (the intake then records where the alerts belong instead).
+    public func appendAlerts(id: String, _ update: SessionEvent.AlertsUpdate) async -> Bool {
+        guard let session = live[id] else { return false }
+        return (try? await session.log.append(.alerts(update))) != nil
+    }
+
+    /// A notice about a session that may already have ended (a notification given up): stored
+    /// after its last event without changing its state.
+    public func appendNotice(id: String, _ message: String) async throws {
+        if let session = live[id], (try? await session.log.append(.notice(.init(message: message)))) != nil { return }
+        guard var record = try await store.session(id: id) else { return }
+        record.lastSequence += 1
+        let event = SessionEvent(sessionID: id, sequence: record.lastSequence, at: Date(), body: .notice(.init(message: message)))
+        try await store.append(event, record: record)
     }
 
     // MARK: The approval gate (for SessionRun)

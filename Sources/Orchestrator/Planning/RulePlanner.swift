@@ -18,7 +18,10 @@ public struct RulePlanner: Planner {
 
     /// Playbooks that apply, best first.
     func matches(_ input: PlanningInput) -> [Match] {
-        let text = " " + Self.normalize(input.problem) + " "
+        // An alert's name says what it is about: `PostgresTooManyConnections` reads as
+        // "postgres too many connections".
+        let alertWords = input.context["alertname"].map { " " + Self.normalize(Self.words(of: $0)) } ?? ""
+        let text = " " + Self.normalize(input.problem) + alertWords + " "
         var result: [Match] = []
         for playbook in library.playbooks {
             var reasons: [String] = []
@@ -32,6 +35,21 @@ public struct RulePlanner: Planner {
             if !reasons.isEmpty { result.append(Match(playbook: playbook, reasons: reasons)) }
         }
         return result.sorted { $0.reasons.count > $1.reasons.count }
+    }
+
+    /// A CamelCase or snake_case identifier as words (`OOMKilled` → "OOM Killed").
+    static func words(of identifier: String) -> String {
+        let characters = Array(identifier)
+        var result = ""
+        for (index, character) in characters.enumerated() {
+            let previous = index > 0 ? characters[index - 1] : " "
+            let next = index + 1 < characters.count ? characters[index + 1] : " "
+            if character.isUppercase, previous.isLowercase || previous.isNumber || (previous.isUppercase && next.isLowercase), result.last != " " {
+                result.append(" ")
+            }
+            result.append(character == "_" || character == "-" ? " " : character)
+        }
+        return result
     }
 
     /// Lower case, punctuation to spaces (apostrophes kept), single spaces.
@@ -156,6 +174,17 @@ public struct RulePlanner: Planner {
         if var metrics = inventory.metrics {
             metrics.prometheus = applyingContext(context, to: metrics.prometheus)
             inventory.metrics = metrics
+        }
+        // An instance the inventory knows (an alert's `instance` label) narrows to it.
+        if let instance = context["instance"]?.lowercased(), !instance.isEmpty {
+            let host = instance.split(separator: ":").first.map(String.init) ?? instance
+            let databases = inventory.databases.filter { "\($0.host):\($0.port)".lowercased() == instance || $0.host.lowercased() == host }
+            if !databases.isEmpty { inventory.databases = databases }
+            if var network = inventory.network {
+                let endpoints = network.endpoints.filter { $0.lowercased().contains(instance) }
+                if !endpoints.isEmpty { network.endpoints = endpoints }
+                inventory.network = network
+            }
         }
         if contextProblem(context, inventory: inventory) != nil { return inventory }
         if let namespace = context["namespace"], var kubernetes = inventory.kubernetes {

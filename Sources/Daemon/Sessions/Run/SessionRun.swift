@@ -20,6 +20,8 @@ struct SessionDependencies: Sendable {
     let metrics: DaemonMetrics
     let secretScrubber: SecretScrubber
     let logger: Logger
+    /// Where approval requests and reports are announced (nil: no sinks configured).
+    var notifications: NotificationHook?
 }
 
 /// Where a run waits for a human: the service opens an approval request and delivers the

@@ -1,0 +1,184 @@
+import Crypto
+import DiagnosisModel
+import Foundation
+import Logging
+import SessionStore
+import Systemd
+
+/// Alerts in: stores each notification before it is acknowledged, then — in order, one at a
+/// time — routes it to an environment, starts one session per alert group (a repeat or a
+/// resolution of the group joins its session), and bounds how many sessions alerts may start
+/// per minute. Nothing received is dropped: every notification is listed with what became of it.
+public actor AlertIntakeService {
+    /// The secrets that authenticate Alertmanager, read at start-up.
+    struct Credentials: Sendable {
+        var tokens: [String]
+        var basic: (username: String, password: String)?
+    }
+
+    let config: DaemonConfig.Intake.Alertmanager
+    let credentials: Credentials
+    let router: AlertRouter
+    let store: any AlertIntakeStore
+    let sessions: SessionService
+    let logger: Logger
+
+    private var draining = false
+    private var recentStarts: [Date] = []
+    /// Group key → its session (the store answers for groups older than this process).
+    private var groups: [String: (session: String, at: Date)] = [:]
+    /// Route → its newest session (where alerts over the rate limit are attached).
+    private var newestByRoute: [String: String] = [:]
+
+    init(config: DaemonConfig.Intake.Alertmanager, credentials: Credentials, store: any AlertIntakeStore, sessions: SessionService, logger: Logger) {
+        self.config = config
+        self.credentials = credentials
+        self.router = AlertRouter(routes: config.routes)
+        self.store = store
+        self.sessions = sessions
+        self.logger = logger
+    }
+
+    /// Who Alertmanager is, as a requester: a token holder, so any approver may decide.
+    static func requester(_ receiver: String) -> Identity {
+        Identity(name: "alertmanager:\(receiver.prefix(60))", role: .requester, byToken: true)
+    }
+
+    // MARK: Authentication
+
+    /// Whether `authorization` carries one of the bearer tokens or the basic-auth pair,
+    /// compared in constant time.
+    nonisolated func authorize(_ authorization: String?) -> Bool {
+        guard let authorization else { return false }
+        var accepted = false
+        for token in credentials.tokens { accepted = Self.constantTimeEqual(authorization, "Bearer \(token)") || accepted }
+        if let basic = credentials.basic {
+            let encoded = Data("\(basic.username):\(basic.password)".utf8).base64EncodedString()
+            accepted = Self.constantTimeEqual(authorization, "Basic \(encoded)") || accepted
+        }
+        return accepted
+    }
+
+    /// Equal digests, compared byte by byte without an early exit (length is not leaked either).
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(SHA256.hash(data: Data(a.utf8)))
+        let y = Array(SHA256.hash(data: Data(b.utf8)))
+        var difference: UInt8 = 0
+        for index in 0..<x.count { difference |= x[index] ^ y[index] }
+        return difference == 0
+    }
+
+    // MARK: Intake
+
+    /// Stores the notification (the caller answers 2xx only after this returns) and starts
+    /// processing it.
+    func receive(_ payload: AlertmanagerPayload, body: Data, source: String) async throws -> IntakeRecord {
+        var record = IntakeRecord(
+            id: 0, receivedAt: Date(), source: source, groupKey: payload.groupKey, receiver: payload.receiver, status: payload.status,
+            alerts: payload.summaries, state: .pending
+        )
+        record.id = try await store.saveIntake(record, payload: body)
+        Task { await self.drain() }
+        return record
+    }
+
+    /// Processes what was stored but not processed (a daemon killed after acknowledging).
+    func resumePending() async {
+        await drain()
+    }
+
+    func recent(limit: Int) async throws -> [IntakeRecord] {
+        try await store.recentIntake(limit: limit)
+    }
+
+    private func drain() async {
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
+        while true {
+            let pending: [(record: IntakeRecord, payload: Data)]
+            do {
+                pending = try await store.pendingIntake()
+            } catch {
+                logger.error("alert intake: cannot read pending notifications: \(error)")
+                return
+            }
+            guard !pending.isEmpty else { return }
+            for (record, body) in pending {
+                let outcome: IntakeOutcome
+                if let payload = try? JSONDecoder().decode(AlertmanagerPayload.self, from: body) {
+                    outcome = await process(record, payload)
+                } else {
+                    outcome = IntakeOutcome(kind: .failed, detail: "the stored notification could not be read again")
+                }
+                do {
+                    try await store.completeIntake(record.id, outcome: outcome)
+                } catch {
+                    logger.error("alert intake: cannot record the outcome of notification \(record.id): \(error)")
+                    return
+                }
+            }
+        }
+    }
+
+    private func process(_ record: IntakeRecord, _ payload: AlertmanagerPayload) async -> IntakeOutcome {
+        guard let routed = router.route(payload) else {
+            let labels = payload.routingLabels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: ", ")
+            logger.warning("alert intake: no route for group \(payload.groupKey.prefix(200)) with labels {\(labels.prefix(500))}; acknowledged and listed (intake.alertmanager.routes)")
+            return IntakeOutcome(kind: .unrouted, detail: "no route matches the labels {\(labels.prefix(500))}")
+        }
+        let now = Date()
+        if let session = await existingSession(payload.groupKey, now: now) {
+            let resolved = payload.status == "resolved"
+            let note = resolved
+                ? "resolved at \(JSONCoding.format(payload.summaries.compactMap(\.endsAt).max() ?? now))"
+                : "\(payload.alerts.count) alert(s) of the group notified again"
+            let added = await sessions.appendAlerts(id: session, .init(status: payload.status, groupKey: payload.groupKey, alerts: payload.summaries, note: note))
+            groups[payload.groupKey] = (session, groups[payload.groupKey]?.at ?? now)
+            return IntakeOutcome(kind: resolved ? .resolved : .added, sessionID: session, route: routed.route, detail: note + (added ? "" : " (the session had already ended)"))
+        }
+        if payload.status == "resolved" {
+            return IntakeOutcome(kind: .resolved, route: routed.route, detail: "resolved before any session was started for it")
+        }
+        recentStarts.removeAll { now.timeIntervalSince($0) >= 60 }
+        if recentStarts.count >= config.maxSessionsPerMinute {
+            let target = newestByRoute[routed.route]
+            let note = "over intake.alertmanager.max_sessions_per_minute (\(config.maxSessionsPerMinute)): attached here instead of a session of its own"
+            if let target {
+                _ = await sessions.appendAlerts(id: target, .init(status: payload.status, groupKey: payload.groupKey, alerts: payload.summaries, note: note))
+            }
+            logger.warning("alert intake: \(note) (group \(payload.groupKey.prefix(200)))")
+            return IntakeOutcome(kind: .attached, sessionID: target, route: routed.route, detail: note)
+        }
+        do {
+            let session = try await start(routed, receiver: payload.receiver)
+            recentStarts.append(now)
+            groups[payload.groupKey] = (session, now)
+            newestByRoute[routed.route] = session
+            logger.notice("alert intake: session \(session) started for \(routed.problem.prefix(200))", metadata: [LogKey.sessionID: "\(session)"])
+            return IntakeOutcome(kind: .started, sessionID: session, route: routed.route, detail: "session started in \(routed.environment)")
+        } catch {
+            let detail = (error as? SessionError).map(\.apiError.message) ?? "\(error)"
+            logger.error("alert intake: could not start a session: \(detail)")
+            return IntakeOutcome(kind: .failed, route: routed.route, detail: detail)
+        }
+    }
+
+    /// Starts the session; context the inventory refuses (a namespace it does not list) is
+    /// left out rather than losing the alert.
+    private func start(_ routed: AlertRouter.Routed, receiver: String) async throws -> String {
+        var request = DiagnoseRequest(problem: routed.problem, environment: routed.environment, context: routed.context)
+        do {
+            return try await sessions.start(request, requester: Self.requester(receiver)).id
+        } catch SessionError.invalid {
+            request.context = routed.context.filter { !["namespace", "region"].contains($0.key) }
+            return try await sessions.start(request, requester: Self.requester(receiver)).id
+        }
+    }
+
+    private func existingSession(_ groupKey: String, now: Date) async -> String? {
+        let since = now.addingTimeInterval(-config.dedupeWindow.inSeconds)
+        if let known = groups[groupKey], known.at >= since { return known.session }
+        return try? await store.latestSession(groupKey: groupKey, since: since)
+    }
+}
