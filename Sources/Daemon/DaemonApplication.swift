@@ -49,7 +49,8 @@ public enum DaemonApplication {
                 health: HealthService(activeSessions: { await sessions.activeCount }), sessions: sessions, store: store, supervisor: supervisor,
                 metrics: metrics, environments: config.environments, resources: try StaticResources.load(),
                 diagnoseRatePerMinute: config.server.diagnoseRatePerMinute, heartbeat: options.heartbeatInterval,
-                diagnoseRatePerMinuteTotal: config.server.diagnoseRatePerMinuteTotal, intake: intake
+                diagnoseRatePerMinuteTotal: config.server.diagnoseRatePerMinuteTotal, intake: intake,
+                standingApprovals: config.approval.standing, intakeRoutes: config.intake.alertmanager?.routes ?? []
             ),
             auth: auth, hostPolicy: HostPolicy(allowedHosts: config.server.allowedHosts)
         )
@@ -162,7 +163,7 @@ public enum DaemonApplication {
         }
         let credentials = AlertIntakeService.Credentials(tokens: tokens.filter { !$0.isEmpty }, basic: intake.basicAuth.flatMap { basic in password.map { (basic.username, $0) } })
         logger.info("Alertmanager intake on /webhooks/alertmanager: \(intake.routes.count) route(s)")
-        return AlertIntakeService(config: intake, credentials: credentials, store: store, sessions: sessions, logger: logger)
+        return AlertIntakeService(config: intake, credentials: credentials, store: store, sessions: sessions, standing: config.approval.standing, logger: logger)
     }
 
     struct Planning {
@@ -252,6 +253,8 @@ public enum DaemonApplication {
         public var intake: AlertIntakeService?
         /// The largest alert notification accepted (Alertmanager groups can be big).
         public var intakeMaxBodyBytes = 4 << 20
+        public var standingApprovals: [StandingApproval] = []
+        public var intakeRoutes: [DaemonConfig.Intake.Route] = []
     }
 
     /// Every route of the API, in one list (the router, the 405 table and the OpenAPI check
@@ -264,6 +267,7 @@ public enum DaemonApplication {
             ).endpoints
             + EnvironmentsHarness(environments: services.environments).endpoints
             + AlertIntakeHarness(service: services.intake, maxBodyBytes: services.intakeMaxBodyBytes).endpoints
+            + StandingApprovalsHarness(standing: services.standingApprovals, routes: services.intakeRoutes).endpoints
             + MetricsHarness(metrics: services.metrics, store: services.store, supervisor: services.supervisor).endpoints
             + StaticHarness(resources: services.resources, environments: Array(services.environments.keys)).endpoints
     }

@@ -142,3 +142,53 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         case action, actor, uid, transport, references, provider, comment, at
     }
 }
+
+/// A standing approval: references that sessions started by the alert routes naming it may use
+/// without waiting for a human — set by an approver (the owner), with a reason and an expiry of
+/// at most 30 days, and audited on every use like a live approval.
+public struct StandingApproval: Codable, Sendable, Equatable {
+    public var name: String
+    public var environment: String
+    public var references: [String]
+    /// The approver who set it.
+    public var owner: String
+    public var reason: String
+    public var expiresAt: Date
+
+    public static let maxLifetime: TimeInterval = 30 * 86400
+
+    public init(name: String, environment: String, references: [String], owner: String, reason: String, expiresAt: Date) {
+        self.name = name
+        self.environment = environment
+        self.references = references
+        self.owner = owner
+        self.reason = reason
+        self.expiresAt = expiresAt
+    }
+
+    public func isActive(at date: Date = Date()) -> Bool { date < expiresAt }
+
+    enum CodingKeys: String, CodingKey {
+        case name, environment, references, owner, reason
+        case expiresAt = "expires_at"
+    }
+}
+
+/// `GET /approvals/standing`.
+public struct StandingApprovalList: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var approval: StandingApproval
+        public var active: Bool
+        /// The alert routes that may use it.
+        public var routes: [String]
+
+        public init(approval: StandingApproval, active: Bool, routes: [String]) {
+            self.approval = approval
+            self.active = active
+            self.routes = routes
+        }
+    }
+
+    public var standing: [Entry]
+    public init(standing: [Entry]) { self.standing = standing }
+}

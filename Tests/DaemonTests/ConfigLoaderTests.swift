@@ -80,6 +80,11 @@ import TestSupport
         ("environments: {p: {metrics: {prometheus: {url: \"http://prom:9090\", services: {a: {error_ratio: {threshold: 1}}}}}}}", "environments.p.metrics.prometheus.services.a.error_ratio.query", "PromQL"),
         ("environments: {p: {metrics: {prometheus: {url: \"http://prom:9090\", services: {a: {errors: x}}}}}}", "environments.p.metrics.prometheus.services.a.errors", "unknown key"),
         ("environments: {p: {metrics: {prometheus: {url: \"http://prom:9090\", range: 10m, baseline: 1h}}}}", "environments.p.metrics.prometheus.range", "recent + baseline"),
+        ("auth: {approvers: [{name: alice, token: \"env://T\"}]}\nenvironments: {p: {}}\napproval: {standing: [{name: s, environment: p, references: [\"env://X\"], owner: alice, reason: r, expires: \"2099-01-01\"}]}", "approval.standing[0].expires", "30 days"),
+        ("auth: {approvers: [{name: alice, token: \"env://T\"}]}\nenvironments: {p: {}}\napproval: {standing: [{name: s, environment: p, references: [\"env://X\"], owner: bob, reason: r, expires: \"2099-01-01\"}]}", "approval.standing[0].owner", "auth.approvers"),
+        ("environments: {p: {}}\nintake: {alertmanager: {routes: [{environment: p}]}}", "intake.alertmanager.tokens", "tokens or basic_auth"),
+        ("environments: {p: {}}\nintake: {alertmanager: {tokens: [\"env://T\"], routes: [{environment: q}]}}", "intake.alertmanager.routes[0].environment", "no environment"),
+        ("notifications: {sinks: [{name: s, type: slack, url: \"http://a\", url_credential: \"env://U\"}]}", "notifications.sinks[0].url", "either url or url_credential"),
     ])
     func invalidValuesNameTheKey(yaml: String, key: String, reason: String) {
         do {

@@ -166,6 +166,14 @@ import Testing
         #expect(sessions.count == 1)
         #expect(sessions.first?["requester"] as? String == "alertmanager:sre")
 
+        // The dashboard marks the session as alert-started and lists the group's later alerts.
+        let page = try DashboardTests.drive("http://127.0.0.1:\(daemon.port)/#session=\(id)", [
+            ["wait": "document.querySelector('#sessions .badge.alert') !== null && document.getElementById('alerts') !== null", "timeout": 20],
+            ["eval": "'alerts panel: ' + document.getElementById('alerts').innerText.replace(/\\s+/g, ' ')"],
+        ], directory: directory)
+        #expect(page.wait(timeout: 60) == 0, "\(page.stdout)")
+        #expect(page.stdout.contains("Started by an alert") && page.stdout.contains("resolved"), "\(page.stdout)")
+
         // The CLI lists the intake.
         let cli = try ChildProcess(TestEnvironment.binary("sre-diagnose"), ["alerts", "--url", "http://127.0.0.1:\(daemon.port)"], directory: directory, name: "cli-alerts")
         #expect(cli.wait() == 0, "\(cli.stderr)")
@@ -280,6 +288,49 @@ import Testing
         }, "\(pendingAtKill) were pending when the daemon was killed")
         let all = try Self.intake(restarted, limit: 1000)
         #expect(all.filter { ($0["group_key"] as? String ?? "").hasPrefix("after-") }.count == 300)
+    }
+
+    /// A standing approval lets the sessions of the route that names it run unattended —
+    /// audited like a live approval; another route's session, and a person's, still wait for a
+    /// human.
+    @Test func aStandingApprovalServesOnlyTheRouteThatNamesIt() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("intake-standing")
+        defer { directory.remove() }
+        let team = try Self.team(directory)
+        defer { team.stop() }
+        let expires = JSONCoding.format(Date().addingTimeInterval(7 * 86400))
+        var config = try Self.config(team, routes: """
+                  - {name: night, match: {team: checkout}, environment: prod, standing_approvals: [checkout-db-readonly]}
+                  - {name: day, match: {team: payments}, environment: prod}
+            """)
+        config = config.replacingOccurrences(of: "intake:\n", with: """
+            approval:
+              standing:
+                - {name: checkout-db-readonly, environment: prod, references: ["env://SRE_TEST_DB_SECRET"], owner: alice, reason: "night pages for checkout", expires: "\(expires)"}
+            intake:
+
+            """)
+        let daemon = try DaemonProcess(config: config, environment: ["SRE_TEST_DB_SECRET": "db-secret-value-1234"], directory: directory)
+        defer { daemon.cleanUp() }
+        let standing = try daemon.get("/approvals/standing").json["standing"] as? [[String: Any]] ?? []
+        #expect(standing.count == 1 && standing.first?["active"] as? Bool == true && standing.first?["routes"] as? [String] == ["night"], "\(standing)")
+
+        let good = ["Authorization": "Bearer \(team.intakeToken)", "Content-Type": "application/json"]
+        for (key, team) in [("night-1", "checkout"), ("day-1", "payments")] {
+            #expect(try TestHTTPClient.request(daemon.target, "POST", "/webhooks/alertmanager", headers: good, body: try JSONSerialization.data(withJSONObject: Self.payload(key, team: team))).status == 200)
+        }
+        #expect(TestEnvironment.waitUntil { ((try? Self.intake(daemon)) ?? []).filter { Self.outcome($0).kind == "started" }.count == 2 }, "\(String(describing: try? Self.intake(daemon)))")
+        let records = try Self.intake(daemon)
+        let night = try #require(records.first { $0["group_key"] as? String == "night-1" }.flatMap { Self.outcome($0).session })
+        let day = try #require(records.first { $0["group_key"] as? String == "day-1" }.flatMap { Self.outcome($0).session })
+        _ = try SessionAPITests.waitForStatus(daemon, night, timeout: 30) { $0 == "completed" }
+        let audit = try daemon.get("/sessions/\(night)/audit").json["entries"] as? [[String: Any]] ?? []
+        #expect(audit.map { $0["action"] as? String ?? "" }.prefix(2) == ["requested", "approved"], "\(audit)")
+        #expect(audit.contains { $0["actor"] as? String == "standing:checkout-db-readonly" && ($0["comment"] as? String ?? "").contains("alice") })
+        let waiting = try SessionAPITests.waitForStatus(daemon, day, timeout: 30) { $0 == "awaiting_approval" }
+        #expect(waiting["pending_approval"] != nil, "the other route's session waits for a human")
+        let person = try SessionAPITests.diagnose(daemon, "prod")
+        _ = try SessionAPITests.waitForStatus(daemon, person, timeout: 30) { $0 == "awaiting_approval" }
     }
 
     static func pendingRows(_ database: String) throws -> Int {

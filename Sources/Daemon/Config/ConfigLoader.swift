@@ -114,9 +114,11 @@ public enum ConfigLoader {
             try runners.finish()
         }
 
+        var standingReader: ConfigReader?
         if let approval = try root.mapping("approval") {
             config.approval.timeout = try approval.duration("timeout", in: .seconds(1)...(.seconds(86400))) ?? config.approval.timeout
-            try approval.finish()
+            // Read once approvers and environments are known.
+            standingReader = approval
         }
 
         if let auth = try root.mapping("auth") {
@@ -221,9 +223,19 @@ public enum ConfigLoader {
             config.environments[name]?.caFile = globalCAFile
         }
 
+        if let approval = standingReader {
+            config.approval.standing = try standingApprovals(approval, approvers: Set(config.auth.approvers.map(\.name)), environments: Set(config.environments.keys))
+            try approval.finish()
+        }
         // Routes name environments, so the intake is read after them.
         if let intake = try root.mapping("intake") {
             config.intake = try IntakeConfigParser.intake(intake, environments: Set(config.environments.keys))
+            let known = Set(config.approval.standing.map(\.name))
+            for route in config.intake.alertmanager?.routes ?? [] {
+                for name in route.standingApprovals where !known.contains(name) {
+                    throw ConfigError(source: "config", key: "intake.alertmanager.routes.\(route.name).standing_approvals", reason: "no standing approval \"\(name)\" in approval.standing")
+                }
+            }
         }
         if let notifications = try root.mapping("notifications") {
             config.notifications = try IntakeConfigParser.notifications(notifications)
@@ -239,6 +251,35 @@ public enum ConfigLoader {
             }
         }
         return config
+    }
+
+    /// `approval.standing`: each names an environment, references, the approver who owns it, a
+    /// reason and an expiry at most 30 days away.
+    static func standingApprovals(_ approval: ConfigReader, approvers: Set<String>, environments: Set<String>, now: Date = Date()) throws(ConfigError) -> [StandingApproval] {
+        var result: [StandingApproval] = []
+        for entry in try approval.mappings("standing") {
+            guard let name = try entry.string("name"), !name.isEmpty else { throw entry.error("name", "every standing approval needs a name") }
+            guard let environment = try entry.string("environment"), environments.contains(environment) else {
+                throw entry.error("environment", "name one of the environments: \(environments.sorted().joined(separator: ", "))")
+            }
+            guard let references = try entry.strings("references"), !references.isEmpty else { throw entry.error("references", "list the credential references it approves") }
+            for reference in references {
+                do { _ = try CredentialReference(parsing: reference) } catch { throw entry.error("references", error.reason) }
+            }
+            guard let owner = try entry.string("owner"), approvers.contains(owner) else {
+                throw entry.error("owner", "the owner must be one of auth.approvers (\(approvers.sorted().joined(separator: ", ")))")
+            }
+            guard let reason = try entry.string("reason"), !reason.isEmpty else { throw entry.error("reason", "say why it may be used unattended") }
+            guard let expiresText = try entry.string("expires"), let expires = JSONCoding.parseDate(expiresText) ?? JSONCoding.parseDate(expiresText + "T00:00:00Z") else {
+                throw entry.error("expires", "expected a date like 2026-12-20 or 2026-12-20T18:00:00Z")
+            }
+            guard expires.timeIntervalSince(now) <= StandingApproval.maxLifetime else {
+                throw entry.error("expires", "a standing approval lasts at most 30 days")
+            }
+            try entry.finish()
+            result.append(StandingApproval(name: name, environment: environment, references: references, owner: owner, reason: reason, expiresAt: expires))
+        }
+        return result
     }
 
     private static func identities(_ auth: ConfigReader, _ key: String) throws(ConfigError) -> [DaemonConfig.Identity] {

@@ -59,6 +59,8 @@ public struct DaemonConfig: Sendable {
 
     public struct Approval: Sendable {
         public var timeout: Duration = .seconds(600)
+        /// Off unless listed; used only by the alert routes that name them.
+        public var standing: [StandingApproval] = []
     }
 
     public struct Identity: Sendable, Equatable {

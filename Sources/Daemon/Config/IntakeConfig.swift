@@ -36,6 +36,8 @@ extension DaemonConfig {
             public var contextLabels: [String] = ["service", "namespace", "instance", "job", "alertname"]
             /// `{alertname}`, `{summary}`, `{labels.X}`, `{annotations.X}`; default "{alertname}: {summary}".
             public var problem: String = "{alertname}: {summary}"
+            /// Standing approvals (`approval.standing` names) its sessions may use unattended.
+            public var standingApprovals: [String] = []
         }
     }
 
@@ -112,6 +114,7 @@ enum IntakeConfigParser {
                 }
                 route.contextLabels = try entry.strings("context_labels") ?? route.contextLabels
                 route.problem = try entry.string("problem") ?? route.problem
+                route.standingApprovals = try entry.strings("standing_approvals") ?? []
                 try entry.finish()
                 config.routes.append(route)
             }

@@ -22,15 +22,21 @@ public actor AlertIntakeService {
     let store: any AlertIntakeStore
     let sessions: SessionService
     let logger: Logger
+    /// `approval.standing`, by name.
+    let standing: [String: StandingApproval]
 
     private var draining = false
+    /// Set when a drain is asked for while one runs: that one reads the store again before it
+    /// stops, so a notification stored during its last read is not left waiting.
+    private var drainAgain = false
     private var recentStarts: [Date] = []
     /// Group key → its session (the store answers for groups older than this process).
     private var groups: [String: (session: String, at: Date)] = [:]
     /// Route → its newest session (where alerts over the rate limit are attached).
     private var newestByRoute: [String: String] = [:]
 
-    init(config: DaemonConfig.Intake.Alertmanager, credentials: Credentials, store: any AlertIntakeStore, sessions: SessionService, logger: Logger) {
+    init(config: DaemonConfig.Intake.Alertmanager, credentials: Credentials, store: any AlertIntakeStore, sessions: SessionService, standing: [StandingApproval] = [], logger: Logger) {
+        self.standing = Dictionary(standing.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.config = config
         self.credentials = credentials
         self.router = AlertRouter(routes: config.routes)
@@ -92,10 +98,14 @@ public actor AlertIntakeService {
     }
 
     private func drain() async {
-        guard !draining else { return }
+        guard !draining else {
+            drainAgain = true
+            return
+        }
         draining = true
         defer { draining = false }
         while true {
+            drainAgain = false
             let pending: [(record: IntakeRecord, payload: Data)]
             do {
                 pending = try await store.pendingIntake()
@@ -103,7 +113,7 @@ public actor AlertIntakeService {
                 logger.error("alert intake: cannot read pending notifications: \(error)")
                 return
             }
-            guard !pending.isEmpty else { return }
+            guard !pending.isEmpty || drainAgain else { return }
             for (record, body) in pending {
                 let outcome: IntakeOutcome
                 if let payload = try? JSONDecoder().decode(AlertmanagerPayload.self, from: body) {
@@ -135,7 +145,7 @@ public actor AlertIntakeService {
                 : "\(payload.alerts.count) alert(s) of the group notified again"
             let added = await sessions.appendAlerts(id: session, .init(status: payload.status, groupKey: payload.groupKey, alerts: payload.summaries, note: note))
             groups[payload.groupKey] = (session, groups[payload.groupKey]?.at ?? now)
-            return IntakeOutcome(kind: resolved ? .resolved : .added, sessionID: session, route: routed.route, detail: note + (added ? "" : " (the session had already ended)"))
+            return IntakeOutcome(kind: resolved ? .resolved : .added, sessionID: session, route: routed.route, detail: note + (added ? "" : " (the session is gone)"))
         }
         if payload.status == "resolved" {
             return IntakeOutcome(kind: .resolved, route: routed.route, detail: "resolved before any session was started for it")
@@ -168,11 +178,12 @@ public actor AlertIntakeService {
     /// left out rather than losing the alert.
     private func start(_ routed: AlertRouter.Routed, receiver: String) async throws -> String {
         var request = DiagnoseRequest(problem: routed.problem, environment: routed.environment, context: routed.context)
+        let standing = (config.routes.first { $0.name == routed.route }?.standingApprovals ?? []).compactMap { self.standing[$0] }
         do {
-            return try await sessions.start(request, requester: Self.requester(receiver)).id
+            return try await sessions.start(request, requester: Self.requester(receiver), standing: standing).id
         } catch SessionError.invalid {
             request.context = routed.context.filter { !["namespace", "region"].contains($0.key) }
-            return try await sessions.start(request, requester: Self.requester(receiver)).id
+            return try await sessions.start(request, requester: Self.requester(receiver), standing: standing).id
         }
     }
 

@@ -41,6 +41,8 @@ public actor SessionService {
         let log: SessionLog
         /// Who asked: never the one who approves, whatever transport either uses.
         let requester: Identity
+        /// Standing approvals this session may use (an alert route's; empty for people).
+        let standing: [StandingApproval]
         private let state = Mutex(State())
 
         struct State {
@@ -50,10 +52,11 @@ public actor SessionService {
             var cancelReason: String?
         }
 
-        init(id: String, log: SessionLog, requester: Identity) {
+        init(id: String, log: SessionLog, requester: Identity, standing: [StandingApproval] = []) {
             self.id = id
             self.log = log
             self.requester = requester
+            self.standing = standing
         }
 
         var task: Task<Void, Never>? {
@@ -153,7 +156,9 @@ public actor SessionService {
 
     // MARK: Creating
 
-    public func start(_ request: DiagnoseRequest, requester: Identity) async throws -> SessionRecord {
+    /// - Parameter standing: standing approvals the session may use unattended — only an alert
+    ///   route passes any; a person's request never does.
+    public func start(_ request: DiagnoseRequest, requester: Identity, standing: [StandingApproval] = []) async throws -> SessionRecord {
         let problem = request.problem.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !problem.isEmpty else { throw SessionError.invalid("problem must describe what is wrong, e.g. \"Database connection failures in production\"") }
         guard problem.count <= 4000 else { throw SessionError.invalid("problem is longer than 4000 characters") }
@@ -185,7 +190,10 @@ public actor SessionService {
         )
         let created = SessionEvent(sessionID: record.id, sequence: 1, at: now, body: .created(.init(problem: problem, environment: environmentName, context: context, requester: requester.name)))
         try await store.create(record, firstEvent: created)
-        let session = LiveSession(id: record.id, log: SessionLog(record: record, store: store, notifications: dependencies.notifications), requester: requester)
+        let session = LiveSession(
+            id: record.id, log: SessionLog(record: record, store: store, notifications: dependencies.notifications), requester: requester,
+            standing: standing.filter { $0.environment == environmentName }
+        )
         live[record.id] = session
         metrics.sessionsStarted.increment()
         logger.notice(
@@ -347,21 +355,28 @@ public actor SessionService {
 
     // MARK: Later news (alerts, deliveries)
 
-    /// Adds alerts of the session's group that arrived after it started. False when the session
-    /// has ended (the intake then records where the alerts belong instead).
+    /// Adds alerts of the session's group that arrived after it started — also after it ended
+    /// (within the dedupe window): the group's later history belongs with it. False when the
+    /// session is gone.
     public func appendAlerts(id: String, _ update: SessionEvent.AlertsUpdate) async -> Bool {
-        guard let session = live[id] else { return false }
-        return (try? await session.log.append(.alerts(update))) != nil
+        (try? await appendLate(id: id, .alerts(update))) == true
     }
 
-    /// A notice about a session that may already have ended (a notification given up): stored
-    /// after its last event without changing its state.
+    /// A notice about a session that may already have ended (a notification given up).
     public func appendNotice(id: String, _ message: String) async throws {
-        if let session = live[id], (try? await session.log.append(.notice(.init(message: message)))) != nil { return }
-        guard var record = try await store.session(id: id) else { return }
+        _ = try await appendLate(id: id, .notice(.init(message: message)))
+    }
+
+    /// Appends to a running session's log, or — once it has ended — after its last event
+    /// without changing its state (serialized by this actor, so sequences stay gapless).
+    private func appendLate(id: String, _ body: SessionEvent.Body) async throws -> Bool {
+        if let session = live[id], (try? await session.log.append(body)) != nil { return true }
+        guard var record = try await store.session(id: id) else { return false }
+        guard record.status.isTerminal else { return false }
         record.lastSequence += 1
-        let event = SessionEvent(sessionID: id, sequence: record.lastSequence, at: Date(), body: .notice(.init(message: message)))
+        let event = SessionEvent(sessionID: id, sequence: record.lastSequence, at: Date(), body: body)
         try await store.append(event, record: record)
+        return true
     }
 
     // MARK: The approval gate (for SessionRun)

@@ -28,6 +28,11 @@ extension SessionRun {
         }
         guard !askable.isEmpty else { return approvals }
 
+        if let standing = standingApproval(covering: askable) {
+            approvals.approved = askable.map(\.reference)
+            try await useStanding(standing, for: try await openRequest(for: askable))
+            return approvals
+        }
         let request = try await openRequest(for: askable)
         let pending = await gate.openApproval(request, for: session)
         try await announce(request)
@@ -39,6 +44,30 @@ extension SessionRun {
         approvals.approved = decision.approvedReferences
         for reference in decision.deniedReferences { approvals.unavailable[reference] = reason(for: decision) }
         return approvals
+    }
+
+    /// A standing approval of this session's that covers every reference, if one is in force.
+    private func standingApproval(covering items: [ApprovalItem]) -> StandingApproval? {
+        let now = Date()
+        return session.standing.first { standing in
+            standing.isActive(at: now) && items.allSatisfy { standing.references.contains($0.reference) }
+        }
+    }
+
+    /// Approves by a standing approval, audited like a live one: requested, then approved by
+    /// `standing:<name>` with its owner, reason and expiry.
+    private func useStanding(_ standing: StandingApproval, for request: ApprovalRequest) async throws {
+        try await dependencies.store.appendAudit(AuditEntry(
+            sessionID: session.id, requestID: request.requestID, action: .requested, actor: request.requester,
+            uid: session.requester.uid, transport: session.requester.transport.rawValue, references: request.references, at: request.requestedAt
+        ))
+        let comment = "standing approval \(standing.name) set by \(standing.owner): \(standing.reason) (expires \(JSONCoding.format(standing.expiresAt)))"
+        let decision = ApprovalDecision(
+            requestID: request.requestID, outcome: .approved, approvedReferences: request.references, deniedReferences: [],
+            approver: "standing:\(standing.name)", comment: comment, decidedAt: Date()
+        )
+        try await record(decision, of: request, by: nil)
+        try await log.append(.notice(.init(message: "credentials approved without waiting: \(comment)")))
     }
 
     private func openRequest(for items: [ApprovalItem]) async throws -> ApprovalRequest {
