@@ -102,11 +102,13 @@ public enum DaemonApplication {
     }
 
     static func initializeSupervisor(_ config: DaemonConfig, runtimeDirectory: String, logger: Logger) async throws -> RunnerSupervisor {
+        var settings = RunnerSupervisor.Settings(
+            socketPath: "\(runtimeDirectory)/runners/supervisor.sock", maxConcurrent: config.runners.maxConcurrent,
+            killGrace: config.runners.killGrace, maxFrameBytes: config.runners.maxFrameBytes
+        )
+        settings.warm = min(config.runners.warm, config.runners.maxConcurrent)
         let supervisor = RunnerSupervisor(
-            settings: .init(
-                socketPath: "\(runtimeDirectory)/runners/supervisor.sock", maxConcurrent: config.runners.maxConcurrent,
-                killGrace: config.runners.killGrace, maxFrameBytes: config.runners.maxFrameBytes
-            ),
+            settings: settings,
             launcher: LocalRunnerLauncher(executable: config.runners.executable ?? LocalRunnerLauncher.defaultExecutable()),
             logger: logger
         )

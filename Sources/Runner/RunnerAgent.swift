@@ -19,11 +19,13 @@ public enum RunnerAgent {
         _ = setpgid(0, 0)
         let environment = ProcessInfo.processInfo.environment
         guard let socketPath = environment[RunnerEnvironment.socket], let token = environment[RunnerEnvironment.token],
-              let runnerID = environment[RunnerEnvironment.runnerID], let domain = environment[RunnerEnvironment.domain].flatMap(Domain.init(rawValue:))
+              let runnerID = environment[RunnerEnvironment.runnerID]
         else {
             FileHandle.standardError.write(Data("sre-diagnose-runner: started without \(RunnerEnvironment.socket) and \(RunnerEnvironment.token); it is launched by sre-diagnosed\n".utf8))
             return 64
         }
+        // A warm runner is started before its job exists: no domain yet (the job names it).
+        let domain = environment[RunnerEnvironment.domain].flatMap(Domain.init(rawValue:))
         let maxFrame = environment[RunnerEnvironment.maxFrameBytes].flatMap(Int.init) ?? defaultMaxFrameBytes
         // Tools must not see how this runner reached the daemon.
         for name in RunnerEnvironment.all { unsetenv(name) }

@@ -5,11 +5,12 @@ import Foundation
 public struct Hello: Codable, Sendable, Equatable {
     public var runnerID: String
     public var token: String
-    public var domain: Domain
+    /// The domain it was started for; nil for a warm runner (started before any job).
+    public var domain: Domain?
     public var pid: Int32
     public var version: String
 
-    public init(runnerID: String, token: String, domain: Domain, pid: Int32, version: String) {
+    public init(runnerID: String, token: String, domain: Domain?, pid: Int32, version: String) {
         self.runnerID = runnerID
         self.token = token
         self.domain = domain

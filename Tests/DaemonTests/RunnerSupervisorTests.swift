@@ -13,12 +13,14 @@ import Testing
         let directory: TemporaryDirectory
         let supervisor: RunnerSupervisor
 
-        init(executable: String = TestEnvironment.binary("sre-diagnose-runner"), maxConcurrent: Int = 4, killGrace: Duration = .milliseconds(300)) async throws {
+        init(executable: String = TestEnvironment.binary("sre-diagnose-runner"), maxConcurrent: Int = 4, killGrace: Duration = .milliseconds(300), warm: Int = 0) async throws {
             directory = try TestEnvironment.makeTemporaryDirectory("sup")
             var logger = Logger(label: "test")
             logger.logLevel = .critical
+            var settings = RunnerSupervisor.Settings(socketPath: directory.file("run/runners/supervisor.sock"), maxConcurrent: maxConcurrent, killGrace: killGrace, maxFrameBytes: 1 << 20)
+            settings.warm = warm
             supervisor = RunnerSupervisor(
-                settings: .init(socketPath: directory.file("run/runners/supervisor.sock"), maxConcurrent: maxConcurrent, killGrace: killGrace, maxFrameBytes: 1 << 20),
+                settings: settings,
                 launcher: LocalRunnerLauncher(executable: executable),
                 logger: logger
             )
@@ -92,6 +94,48 @@ import Testing
         let supervisor = RunnerSupervisor(settings: settings, launcher: LocalRunnerLauncher(executable: try Harness.fakeRunner(mode, in: directory)), logger: Logger(label: "test"))
         try await supervisor.start()
         return supervisor
+    }
+
+    /// Warm runners: started and authenticated before any job, each serves exactly one job (its
+    /// pid is the job's runner, and it exits after), the pool refills, a killed idle runner is
+    /// replaced, and shutdown stops them.
+    @Test func warmRunnersServeOneJobEachAndAreReplaced() async throws {
+        let harness = try await Harness(maxConcurrent: 4, warm: 2)
+        let open = try TestEnvironment.listeningSocket()
+        defer { close(open.fd) }
+        #expect(await TestEnvironment.waitUntilAsync { await harness.supervisor.warmCounts.idle == 2 && Self.runnerPIDs().count == 2 })
+        let warmPIDs = Self.runnerPIDs()
+        var served: [Int32] = []
+        for session in ["s-1", "s-2", "s-3"] {
+            let (result, events) = await harness.run(Self.job(session: session, probes: [ProbeRequest(id: "open", probe: "net.tcp_connect", target: "127.0.0.1:\(open.port)")]))
+            guard case .completed = result else { Issue.record("\(session): \(result)"); continue }
+            #expect(Self.findings(events).map(\.code) == ["net.ok"])
+            if let pid = Self.pid(events) { served.append(pid) }
+        }
+        #expect(Set(served).count == 3, "a runner never serves two jobs: \(served)")
+        #expect(warmPIDs.allSatisfy(served.contains), "the first jobs went to the warm runners \(warmPIDs), served by \(served)")
+        #expect(await TestEnvironment.waitUntilAsync { served.allSatisfy { !TestEnvironment.processAlive($0) } }, "each exits after its job")
+        #expect(await harness.supervisor.warmCounts.served == 3)
+        // The pool refilled; a killed idle runner is replaced.
+        #expect(await TestEnvironment.waitUntilAsync { await harness.supervisor.warmCounts.idle == 2 })
+        let idle = Self.runnerPIDs()
+        let victim = try #require(idle.first)
+        kill(victim, SIGKILL)
+        #expect(await TestEnvironment.waitUntilAsync { let now = Self.runnerPIDs(); return now.count == 2 && !now.contains(victim) })
+        await harness.finish()
+        #expect(await TestEnvironment.waitUntilAsync { Self.runnerPIDs().isEmpty }, "shutdown stops the warm runners")
+    }
+
+    /// `sre-diagnose-runner` processes that are children of this test process.
+    static func runnerPIDs() -> [Int32] {
+        let me = getpid()
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            guard stat.contains("(sre-diagnose-ru") else { return false }
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            return fields.count > 1 && Int32(fields[1]) == me && fields[0] != "Z"
+        }.sorted()
     }
 
     @Test func wrongTokenIsRejected() async throws {

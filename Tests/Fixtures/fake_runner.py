@@ -30,8 +30,10 @@ def connect():
 
 
 def hello(token):
-    return frame({"v": 1, "type": "hello", "runner_id": os.environ["SRE_RUNNER_ID"], "token": token,
-                  "domain": os.environ["SRE_RUNNER_DOMAIN"], "pid": os.getpid(), "version": "fake"})
+    body = {"v": 1, "type": "hello", "runner_id": os.environ["SRE_RUNNER_ID"], "token": token, "pid": os.getpid(), "version": "fake"}
+    if os.environ.get("SRE_RUNNER_DOMAIN"):
+        body["domain"] = os.environ["SRE_RUNNER_DOMAIN"]
+    return frame(body)
 
 
 def read_all(s):

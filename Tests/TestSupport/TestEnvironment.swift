@@ -63,6 +63,17 @@ public enum TestEnvironment {
         }
         return try condition()
     }
+
+    /// Waits until the async `condition` holds or `timeout` passes.
+    @discardableResult
+    public static func waitUntilAsync(timeout: Double = 10, interval: Double = 0.02, _ condition: () async -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
+        }
+        return await condition()
+    }
 }
 
 /// A scratch directory that tests remove when done.

@@ -70,12 +70,17 @@ def main():
         scenarios = json.load(handle)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(os.environ["SRE_RUNNER_SOCKET"])
-    domain = os.environ["SRE_RUNNER_DOMAIN"]
-    sock.sendall(frame({"v": 1, "type": "hello", "runner_id": os.environ["SRE_RUNNER_ID"], "token": os.environ["SRE_RUNNER_TOKEN"],
-                        "domain": domain, "pid": os.getpid(), "version": "replay"}))
+    # A warm runner is started before its job: the domain, when known, is in the environment;
+    # the job always names it.
+    hello = {"v": 1, "type": "hello", "runner_id": os.environ["SRE_RUNNER_ID"], "token": os.environ["SRE_RUNNER_TOKEN"],
+             "pid": os.getpid(), "version": "replay"}
+    if os.environ.get("SRE_RUNNER_DOMAIN"):
+        hello["domain"] = os.environ["SRE_RUNNER_DOMAIN"]
+    sock.sendall(frame(hello))
     job, _ = read_frame(sock, b"")
     if job is None or job.get("type") != "job":
         sys.exit(3)
+    domain = job["domain"]
     # The driver records the session's scenario right after starting it; wait for that.
     scenario = None
     for _ in range(100):

@@ -10,7 +10,7 @@ public enum ConfigLoader {
         "server.listen", "server.max_body_bytes", "server.diagnose_rate_per_minute", "server.diagnose_rate_per_minute_total",
         "server.max_open_sessions", "server.max_open_sessions_per_identity", "server.max_connections",
         "server.idle_timeout", "server.header_timeout", "server.body_timeout",
-        "runners.max_concurrent", "runners.deadline", "runners.kill_grace", "runners.executable",
+        "runners.max_concurrent", "runners.deadline", "runners.kill_grace", "runners.executable", "runners.warm",
         "approval.timeout",
         "storage.state_directory", "storage.runtime_directory", "storage.retention_days",
         "logging.level", "logging.target",
@@ -111,6 +111,7 @@ public enum ConfigLoader {
             config.runners.killGrace = try runners.duration("kill_grace", in: .milliseconds(100)...(.seconds(60))) ?? config.runners.killGrace
             config.runners.executable = try runners.string("executable") ?? config.runners.executable
             config.runners.maxFrameBytes = try runners.int("max_frame_bytes", in: 4096...(64 << 20)) ?? config.runners.maxFrameBytes
+            config.runners.warm = try runners.int("warm", in: 0...64) ?? config.runners.warm
             try runners.finish()
         }
 

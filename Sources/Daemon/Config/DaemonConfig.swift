@@ -55,6 +55,9 @@ public struct DaemonConfig: Sendable {
         /// Path of `sre-diagnose-runner`; nil means next to the daemon executable.
         public var executable: String?
         public var maxFrameBytes = 1 << 20
+        /// Runners kept started and authenticated, waiting for a job (0 disables); counted in
+        /// `max_concurrent`.
+        public var warm = 2
     }
 
     public struct Approval: Sendable {

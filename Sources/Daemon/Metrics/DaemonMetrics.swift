@@ -14,6 +14,8 @@ public final class DaemonMetrics: Sendable {
     private let runnersFailed: Gauge
     private let runnersRunning: Gauge
     private let runnersQueued: Gauge
+    private let runnersWarm: Gauge
+    private let runnersWarmServed: Gauge
 
     public init() {
         sessionsStarted = registry.makeCounter(descriptor: Self.name("sessions_started", "total", "Diagnosis sessions started."))
@@ -29,6 +31,8 @@ public final class DaemonMetrics: Sendable {
         runnersFailed = registry.makeGauge(descriptor: Self.name("runner_failures", "total", "Runner jobs that failed (crash, deadline, protocol error) since start."))
         runnersRunning = registry.makeGauge(descriptor: Self.name("runners_running", "", "Runner processes running now."))
         runnersQueued = registry.makeGauge(descriptor: Self.name("runners_queued", "", "Domains waiting for a runner slot."))
+        runnersWarm = registry.makeGauge(descriptor: Self.name("runners_warm", "", "Warm runners started and waiting for a job (runners.warm)."))
+        runnersWarmServed = registry.makeGauge(descriptor: Self.name("runner_warm_jobs", "total", "Jobs served by a warm runner since start."))
     }
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -76,7 +80,9 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// Refreshes the gauges read from elsewhere, then renders the exposition text.
-    func render(sessionCounts: [SessionStatus: Int], runners: (spawned: Int, failed: Int), load: (running: Int, queued: Int)) -> String {
+    func render(sessionCounts: [SessionStatus: Int], runners: (spawned: Int, failed: Int), load: (running: Int, queued: Int), warm: (idle: Int, served: Int) = (0, 0)) -> String {
+        runnersWarm.set(Double(warm.idle))
+        runnersWarmServed.set(Double(warm.served))
         for status in SessionStatus.allCases { sessionsByStatus[status]?.set(Double(sessionCounts[status] ?? 0)) }
         runnersSpawned.set(Double(runners.spawned))
         runnersFailed.set(Double(runners.failed))

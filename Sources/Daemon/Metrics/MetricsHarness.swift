@@ -16,7 +16,8 @@ struct MetricsHarness {
         let text = metrics.render(
             sessionCounts: try await store.countsByStatus(),
             runners: await supervisor.counts,
-            load: await supervisor.load()
+            load: await supervisor.load(),
+            warm: await supervisor.warmCounts
         )
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }

@@ -29,14 +29,14 @@ public struct LocalRunnerLauncher: RunnerLauncher {
     public func launch(_ request: RunnerLaunchRequest, onExit: @escaping @Sendable (RunnerExit) -> Void) throws -> any LaunchedRunner {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--runner-id", request.runnerID, "--domain", request.domain.rawValue]
+        process.arguments = ["--runner-id", request.runnerID] + (request.domain.map { ["--domain", $0.rawValue] } ?? [])
         let inherited = ProcessInfo.processInfo.environment
         var environment: [String: String] = [:]
         for name in Self.passthrough { environment[name] = inherited[name] }
         environment[RunnerEnvironment.socket] = request.socketPath
         environment[RunnerEnvironment.token] = request.token
         environment[RunnerEnvironment.runnerID] = request.runnerID
-        environment[RunnerEnvironment.domain] = request.domain.rawValue
+        environment[RunnerEnvironment.domain] = request.domain?.rawValue
         environment[RunnerEnvironment.maxFrameBytes] = String(request.maxFrameBytes)
         process.environment = environment
         process.standardInput = FileHandle.nullDevice

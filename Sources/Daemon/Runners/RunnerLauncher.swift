@@ -6,8 +6,9 @@ public struct RunnerLaunchRequest: Sendable {
     public var runnerID: String
     /// One-time token the runner must present in `hello`.
     public var token: String
-    public var domain: Domain
-    public var sessionID: String
+    /// nil for a warm runner: started, connected and authenticated before any job exists.
+    public var domain: Domain?
+    public var sessionID: String?
     /// Where the runner connects back to.
     public var socketPath: String
     public var maxFrameBytes: Int

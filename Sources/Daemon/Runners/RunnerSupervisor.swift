@@ -33,6 +33,8 @@ public actor RunnerSupervisor {
         /// How long a spawned runner has to connect and say hello.
         public var connectTimeout: Duration = .seconds(10)
         public var maxFrameBytes: Int
+        /// Warm runners kept ready (0: none); they count in `maxConcurrent`.
+        public var warm = 0
 
         public init(socketPath: String, maxConcurrent: Int, killGrace: Duration, maxFrameBytes: Int) {
             self.socketPath = socketPath
@@ -68,6 +70,13 @@ public actor RunnerSupervisor {
     private var counter = 0
     private var spawnCount = 0
     private var failureCount = 0
+    /// Warm runners not yet given a job, oldest first.
+    private var warmPool: [WarmRunner] = []
+    private var warmByToken: [String: WarmRunner] = [:]
+    /// Warm runners that died before connecting, in a row: a broken runner binary must not be
+    /// respawned in a loop.
+    private var warmFailuresInARow = 0
+    private var warmServed = 0
 
     public init(settings: Settings, launcher: any RunnerLauncher, logger: Logger) {
         self.settings = settings
@@ -81,6 +90,9 @@ public actor RunnerSupervisor {
 
     /// Runners running now and waiting for a slot.
     public func load() async -> (running: Int, queued: Int) { await slots.snapshot }
+
+    /// Warm runners waiting for a job, and jobs a warm runner served (metrics).
+    public var warmCounts: (idle: Int, served: Int) { (warmPool.count, warmServed) }
 
     // MARK: Listening
 
@@ -99,6 +111,7 @@ public actor RunnerSupervisor {
             }
         _ = chmod(settings.socketPath, 0o600)
         serverChannel = channel.channel
+        defer { Task { await self.fillPool() } }
         let logger = self.logger
         Task {
             await withDiscardingTaskGroup { group in
@@ -119,8 +132,79 @@ public actor RunnerSupervisor {
     /// Closes the runner socket and cancels every runner (daemon shutdown).
     public func stop(reason: String) async {
         for spawn in spawnsByToken.values { spawn.signals.yield(.cancel(reason)) }
-        try? await serverChannel?.close()
+        let channel = serverChannel
         serverChannel = nil
+        for runner in warmPool { runner.retire() }
+        warmPool.removeAll()
+        try? await channel?.close()
+    }
+
+    // MARK: Warm runners
+
+    /// Starts warm runners until the pool is full — never beyond `maxConcurrent` together with
+    /// the runners at work.
+    func fillPool() async {
+        guard settings.warm > 0, serverChannel != nil, warmFailuresInARow < 3 else { return }
+        let running = await slots.snapshot.running
+        while warmPool.count < settings.warm, running + warmPool.count < settings.maxConcurrent {
+            guard launchWarm() else { return }
+        }
+    }
+
+    /// One warm runner: no domain, no session, no job — only its one-time token.
+    private func launchWarm() -> Bool {
+        counter += 1
+        let runner = WarmRunner(runnerID: "warm-\(counter)", token: Self.makeToken())
+        tokens.register(runner.token)
+        warmByToken[runner.token] = runner
+        warmPool.append(runner)
+        do {
+            let launched = try launcher.launch(
+                RunnerLaunchRequest(runnerID: runner.runnerID, token: runner.token, domain: nil, sessionID: nil, socketPath: settings.socketPath, maxFrameBytes: settings.maxFrameBytes),
+                onExit: { exit in
+                    let connected = runner.isConnected
+                    if runner.exited(exit) { Task { await self.warmEnded(runner, connected: connected, exit: exit) } }
+                }
+            )
+            runner.setLaunched(launched)
+            tokens.expect(pid: launched.expectedPeerPID, for: runner.token)
+            spawnCount += 1
+            return true
+        } catch {
+            logger.error("cannot start a warm runner: \(error)")
+            forget(runner)
+            warmFailuresInARow += 1
+            return false
+        }
+    }
+
+    /// An idle warm runner ended: replace it (unless runners keep dying before they connect).
+    private func warmEnded(_ runner: WarmRunner, connected: Bool, exit: RunnerExit) async {
+        forget(runner)
+        if connected || serverChannel == nil {
+            warmFailuresInARow = 0
+        } else {
+            warmFailuresInARow += 1
+            logger.warning("warm runner \(runner.runnerID) \(exit) before connecting\(warmFailuresInARow >= 3 ? "; no more warm runners until a job's runner works" : "")")
+        }
+        await fillPool()
+    }
+
+    private func forget(_ runner: WarmRunner) {
+        warmPool.removeAll { $0 === runner }
+        warmByToken.removeValue(forKey: runner.token)
+        tokens.remove(runner.token)
+    }
+
+    /// The oldest live warm runner, taken out of the pool (connected or still connecting).
+    private func takeWarm() -> WarmRunner? {
+        while let runner = warmPool.first {
+            warmPool.removeFirst()
+            warmByToken.removeValue(forKey: runner.token)
+            if runner.isAlive, runner.launched != nil { return runner }
+            tokens.remove(runner.token)
+        }
+        return nil
     }
 
     /// Cancels the runners of one session (cancel frame → SIGTERM → SIGKILL).
@@ -143,33 +227,48 @@ public actor RunnerSupervisor {
 
     private func runInSlot(_ job: RunnerJob, events: AsyncStream<RunnerEvent>.Continuation) async -> RunnerResult {
         counter += 1
-        let runnerID = "\(job.sessionID.prefix(8))-\(job.domain.rawValue)-\(counter)"
-        let token = Self.makeToken()
         let (signals, signalContinuation) = AsyncStream<RunnerExchange.Signal>.makeStream()
-        let spawn = Spawn(runnerID: runnerID, job: job, signals: signalContinuation)
-        spawnsByToken[token] = spawn
-        tokens.register(token)
+        let runnerID: String
+        let token: String
+        let spawn: Spawn
+        let launched: any LaunchedRunner
+        if let warm = takeWarm(), let warmLaunched = warm.launched,
+           case let candidate = Spawn(runnerID: warm.runnerID, job: job, signals: signalContinuation),
+           warm.assign(candidate, onExit: { signalContinuation.yield(.exited($0)) }) {
+            // A warm runner: already started and authenticated; the job goes to it as soon as
+            // its connection is (or was) accepted. The pool refills behind it.
+            (runnerID, token, spawn, launched) = (warm.runnerID, warm.token, candidate, warmLaunched)
+            spawnsByToken[token] = spawn
+            warmServed += 1
+            Task { await self.fillPool() }
+        } else {
+            runnerID = "\(job.sessionID.prefix(8))-\(job.domain.rawValue)-\(counter)"
+            token = Self.makeToken()
+            spawn = Spawn(runnerID: runnerID, job: job, signals: signalContinuation)
+            spawnsByToken[token] = spawn
+            tokens.register(token)
+            do {
+                launched = try launcher.launch(
+                    RunnerLaunchRequest(
+                        runnerID: runnerID, token: token, domain: job.domain, sessionID: job.sessionID,
+                        socketPath: settings.socketPath, maxFrameBytes: settings.maxFrameBytes
+                    ),
+                    onExit: { signalContinuation.yield(.exited($0)) }
+                )
+            } catch {
+                spawnsByToken.removeValue(forKey: token)
+                tokens.remove(token)
+                logger.error("cannot start runner: \(error)", metadata: [LogKey.sessionID: "\(job.sessionID)", LogKey.domain: "\(job.domain.rawValue)"])
+                return .failed(reason: "cannot start the runner: \(error)", partial: nil)
+            }
+            spawnCount += 1
+            tokens.expect(pid: launched.expectedPeerPID, for: token)
+        }
         defer {
             spawnsByToken.removeValue(forKey: token)
             tokens.remove(token)
             spawn.outboundContinuation.finish()
         }
-
-        let launched: any LaunchedRunner
-        do {
-            launched = try launcher.launch(
-                RunnerLaunchRequest(
-                    runnerID: runnerID, token: token, domain: job.domain, sessionID: job.sessionID,
-                    socketPath: settings.socketPath, maxFrameBytes: settings.maxFrameBytes
-                ),
-                onExit: { signalContinuation.yield(.exited($0)) }
-            )
-        } catch {
-            logger.error("cannot start runner: \(error)", metadata: [LogKey.sessionID: "\(job.sessionID)", LogKey.domain: "\(job.domain.rawValue)"])
-            return .failed(reason: "cannot start the runner: \(error)", partial: nil)
-        }
-        spawnCount += 1
-        tokens.expect(pid: launched.expectedPeerPID, for: token)
         events.yield(.started(runnerID: runnerID, pid: launched.expectedPeerPID))
 
         let timers = startTimers(job, signals: signalContinuation)
@@ -261,11 +360,22 @@ public actor RunnerSupervisor {
 
     // MARK: Connections
 
-    /// Matches a hello to its spawn (``RunnerTokens``).
-    private func claim(token: String, peerPID: Int32?) -> Result<Spawn, RunnerTokens.Rejection> {
+    /// What a hello's token belongs to: a runner started for a job, or a warm runner.
+    enum Claimed {
+        case spawn(Spawn)
+        case warm(WarmRunner)
+    }
+
+    /// Matches a hello to its spawn or warm runner (``RunnerTokens``).
+    private func claim(token: String, peerPID: Int32?) -> Result<Claimed, RunnerTokens.Rejection> {
         if let rejection = tokens.claim(token, peerPID: peerPID) { return .failure(rejection) }
-        guard let spawn = spawnsByToken[token] else { return .failure(.unknownToken) }
-        return .success(spawn)
+        if let spawn = spawnsByToken[token] {
+            // A warm runner taken for a job before its hello arrived.
+            return .success(.spawn(spawn))
+        }
+        guard let warm = warmByToken[token] else { return .failure(.unknownToken) }
+        warmFailuresInARow = 0
+        return .success(.warm(warm))
     }
 
     /// Serves one runner connection: hello → job → relay until the stream ends.
@@ -294,8 +404,12 @@ public actor RunnerSupervisor {
             case .failure(let rejection):
                 await reject("unauthorized", rejection.description)
                 return
-            case .success(let accepted):
+            case .success(.spawn(let accepted)):
                 spawn = accepted
+            case .success(.warm(let warm)):
+                // Held open, idle, until a job is assigned; nil: retired or gone.
+                guard let assigned = await warm.waitForJob() else { return }
+                spawn = assigned
             }
             spawn.signals.yield(.connected)
             // 2. the job, then relay both ways until the runner hangs up.
