@@ -97,10 +97,13 @@ def start_daemon(bin_dir, root, pg, password, warm):
     with open(token_file, "w") as f:
         f.write(TOKEN)
     os.chmod(token_file, 0o600)
+    # SRE_BENCH_RUNNER: another runner build (scripts/bench e2e --static uses the static one).
+    runner = os.environ.get("SRE_BENCH_RUNNER")
+    executable = f", executable: {runner}" if runner else ""
     with open(os.path.join(root, "config.yaml"), "w") as f:
         f.write(f"""secrets: {{allow_env_refs: true}}
 server: {{diagnose_rate_per_minute: 100000}}
-runners: {{warm: {warm}}}
+runners: {{warm: {warm}{executable}}}
 auth: {{approvers: [{{name: alice, token: "file://{token_file}"}}]}}
 environments:
   prod:

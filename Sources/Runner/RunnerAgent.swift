@@ -41,6 +41,9 @@ public enum RunnerAgent {
             return 69
         }
 
+        // A warm runner has time until its job arrives: pay the first-use costs now.
+        if domain == nil { Warmup.prepare() }
+
         var iterator = connection.incoming.makeAsyncIterator()
         let job: RunnerJob
         do {

@@ -34,7 +34,8 @@ func benchRunners(runs: Int) async throws {
     defer { try? FileManager.default.removeItem(atPath: directory) }
     var logger = Logger(label: "bench")
     logger.logLevel = .critical
-    let runner = LocalRunnerLauncher.defaultExecutable()
+    // SRE_BENCH_RUNNER: another runner build to compare (scripts/bench runners --static).
+    let runner = ProcessInfo.processInfo.environment["SRE_BENCH_RUNNER"] ?? LocalRunnerLauncher.defaultExecutable()
     func supervisor(_ limit: Int) async throws -> RunnerSupervisor {
         let supervisor = RunnerSupervisor(
             settings: .init(socketPath: "\(directory)/\(limit).sock", maxConcurrent: limit, killGrace: .seconds(1), maxFrameBytes: 1 << 20),

@@ -145,6 +145,7 @@ import TestSupport
         #expect(shipped.server.maxBodyBytes == defaults.server.maxBodyBytes)
         #expect(shipped.runners.maxConcurrent == defaults.runners.maxConcurrent)
         #expect(shipped.runners.deadline == defaults.runners.deadline)
+        #expect(shipped.runners.warm == defaults.runners.warm)
         #expect(shipped.approval.timeout == defaults.approval.timeout)
         #expect(shipped.storage.retentionDays == defaults.storage.retentionDays)
         #expect(shipped.environments["local"]?.domains == defaults.environments["local"]?.domains)
