@@ -22,10 +22,14 @@ public final class SQLiteSessionStore: SessionStore, NotificationOutbox, AlertIn
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
+        // Page caches are bounded (1 MiB per connection, three readers): the default 2 MiB per
+        // connection × five readers grows the daemon's memory as the database grows.
+        configuration.maximumReaderCount = 3
         configuration.prepareDatabase { db in
             // WAL + NORMAL: a commit survives a daemon crash (kill -9); only an OS crash can lose
             // the last transactions.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -1024")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         _ = chmod(path, 0o600)
