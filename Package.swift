@@ -81,7 +81,11 @@ let package = Package(
         ),
         .target(
             name: "SessionStore",
-            dependencies: ["DiagnosisModel", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "DiagnosisModel", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -164,6 +168,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "DiagnosisModel"], swiftSettings: strict),
+        .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "Redaction", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RunnerProtocolTests", dependencies: ["RunnerProtocol", "DiagnosisModel"], swiftSettings: strict),

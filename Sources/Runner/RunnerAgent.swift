@@ -53,14 +53,17 @@ public enum RunnerAgent {
             case .error(let error)?:
                 FileHandle.standardError.write(Data("sre-diagnose-runner: rejected by the daemon: \(error.code): \(error.message)\n".utf8))
                 return 77
-            case .cancel?:
+            case .cancel?, nil:
+                // Cancelled, or the daemon closed the connection before any job: a warm runner
+                // retired at shutdown. Nothing to say.
                 return 0
             default:
                 FileHandle.standardError.write(Data("sre-diagnose-runner: expected a job frame\n".utf8))
                 return 76
             }
         } catch {
-            FileHandle.standardError.write(Data("sre-diagnose-runner: \(error)\n".utf8))
+            // A warm runner whose connection the daemon dropped at shutdown has nothing to report.
+            if domain != nil { FileHandle.standardError.write(Data("sre-diagnose-runner: \(error)\n".utf8)) }
             return 76
         }
 
