@@ -111,7 +111,7 @@ public struct SignalQuery: Codable, Sendable, Equatable {
     }
 
     /// A context value inside a PromQL string literal: quotes and backslashes escaped.
-    static func escapeLabelValue(_ value: String) -> String {
+    public static func escapeLabelValue(_ value: String) -> String {
         value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     }
 }

@@ -128,10 +128,10 @@ import Testing
         // The approval request reached the team: signed, with the link, the command and the references.
         var approvalMessage: [String: Any]?
         _ = TestEnvironment.waitUntil(timeout: 20) {
-            approvalMessage = PrometheusServerJSON.lines(team.receiverLog).first { $0["event"] as? String == "approval_requested" }
+            approvalMessage = FixtureServer.jsonLines(team.receiverLog).first { $0["event"] as? String == "approval_requested" }
             return approvalMessage != nil
         }
-        let approval = try #require(approvalMessage, "no approval notification: \(PrometheusServerJSON.lines(team.receiverLog))")
+        let approval = try #require(approvalMessage, "no approval notification: \(FixtureServer.jsonLines(team.receiverLog))")
         #expect(approval["signature_ok"] as? Bool == true)
         let body = try #require(approval["body"] as? [String: Any])
         #expect(body["dashboard_url"] as? String == "http://sre.example.test/#session=\(id)")
@@ -139,8 +139,8 @@ import Testing
         #expect(details["approve_command"] as? String == "sre-diagnose approve \(id)")
         let references = details["references"] as? [[String: Any]] ?? []
         #expect(references.first?["reference"] as? String == "env://SRE_TEST_DB_SECRET" && !(references.first?["purpose"] as? String ?? "").isEmpty)
-        #expect(TestEnvironment.waitUntil(timeout: 20) { PrometheusServerJSON.lines(team.slackLog).count >= 1 })
-        let slackApproval = try #require(PrometheusServerJSON.lines(team.slackLog).first)
+        #expect(TestEnvironment.waitUntil(timeout: 20) { FixtureServer.jsonLines(team.slackLog).count >= 1 })
+        let slackApproval = try #require(FixtureServer.jsonLines(team.slackLog).first)
         #expect(slackApproval["ok"] as? Bool == true, "\(slackApproval)")
         #expect("\(slackApproval["body"] ?? "")".contains("sre-diagnose approve \(id)"))
 
@@ -148,11 +148,11 @@ import Testing
         let decision = try daemon.post("/approve/\(id)", ["approved": true], headers: ["Authorization": "Bearer \(Self.token)"])
         #expect(decision.status == 200, "\(decision.text)")
         _ = try SessionAPITests.waitForStatus(daemon, id, timeout: 60) { $0 == "completed" }
-        #expect(TestEnvironment.waitUntil(timeout: 20) { PrometheusServerJSON.lines(team.receiverLog).contains { $0["event"] as? String == "completed" } })
-        let completed = try #require(PrometheusServerJSON.lines(team.receiverLog).first { $0["event"] as? String == "completed" })
+        #expect(TestEnvironment.waitUntil(timeout: 20) { FixtureServer.jsonLines(team.receiverLog).contains { $0["event"] as? String == "completed" } })
+        let completed = try #require(FixtureServer.jsonLines(team.receiverLog).first { $0["event"] as? String == "completed" })
         #expect(completed["signature_ok"] as? Bool == true)
         #expect(((completed["body"] as? [String: Any])?["report"] as? [String: Any])?["summary"] != nil)
-        #expect(TestEnvironment.waitUntil(timeout: 20) { PrometheusServerJSON.lines(team.slackLog).count >= 2 && PrometheusServerJSON.lines(team.slackLog).allSatisfy { $0["ok"] as? Bool == true } })
+        #expect(TestEnvironment.waitUntil(timeout: 20) { FixtureServer.jsonLines(team.slackLog).count >= 2 && FixtureServer.jsonLines(team.slackLog).allSatisfy { $0["ok"] as? Bool == true } })
 
         // A second alert of the same group, then the group resolves: no new session.
         try exporter.set(#"checkout_errors{service="checkout",pod="b"}"#, "30")
@@ -338,9 +338,4 @@ import Testing
         _ = query.wait()
         return Int(query.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
-}
-
-/// JSON-lines logs of the fixtures.
-enum PrometheusServerJSON {
-    static func lines(_ path: String) -> [[String: Any]] { FixtureServer.jsonLines(path) }
 }

@@ -175,7 +175,7 @@ public struct MetricsTargetsProbe: Probe {
     /// When `up` last turned 0 for the target, from the last hour of samples.
     static func downSince(_ api: PrometheusAPI, job: String, instance: String) async -> Date? {
         let end = Date()
-        let quote = { (value: String) in value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
+        let quote = SignalQuery.escapeLabelValue
         guard let series = try? await api.queryRange("up{job=\"\(quote(job))\",instance=\"\(quote(instance))\"}", start: end.addingTimeInterval(-3600), end: end, step: 15).first,
               !series.points.isEmpty else { return nil }
         return ChangeDetector.runStart(series.points, onNewSide: { $0 < 0.5 }).time
