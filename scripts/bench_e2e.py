@@ -192,7 +192,9 @@ def run_once(port, problem):
     approval_turnaround = 0.0
     report = None
     first_finding = None
+    timeline = []
     for kind, data in events(port, accepted["session_id"]):
+        timeline.append((time.perf_counter() - start, kind, data))
         if kind == "approval_requested":
             seen = time.perf_counter()
             post(port, f"/approve/{accepted['session_id']}", {"approved": True}, TOKEN)
@@ -205,7 +207,24 @@ def run_once(port, problem):
     probes = [p.get("duration_ms", 0) for d in report.get("domains", []) for p in d.get("probes", [])]
     slowest = max(probes, default=0) / 1000
     top = (report.get("probable_causes") or [{}])[0].get("codes", ["-"])[0]
+    if TIMELINE:
+        print_timeline(timeline, approval_turnaround)
     return total, slowest, approval_turnaround, top, first_finding or 0.0
+
+
+def print_timeline(timeline, turnaround):
+    """One run's events: when the client saw each (ms after the POST) and the daemon's gap since
+    the previous event's own timestamp."""
+    from datetime import datetime
+    previous = None
+    print(f"  timeline (client approval turn-around {turnaround * 1000:.1f} ms):")
+    for seen, kind, data in timeline:
+        at = datetime.fromisoformat(data["at"].replace("Z", "+00:00")).timestamp() if data and "at" in data else None
+        gap = f"+{(at - previous) * 1000:5.1f}" if at is not None and previous is not None else "     "
+        previous = at if at is not None else previous
+        body = (data or {}).get("data") or {}
+        detail = body.get("state") or body.get("probe") or body.get("code") or ""
+        print(f"    seen {seen * 1000:6.1f} ms  daemon {gap} ms  {kind} {detail}")
 
 
 def scenario(bin_dir, name, runs, setup, password_for, warm):
@@ -236,10 +255,21 @@ def scenario(bin_dir, name, runs, setup, password_for, warm):
         shutil.rmtree(root, ignore_errors=True)
 
 
+TIMELINE = False
+
+
 def main():
+    global TIMELINE
     sys.stdout.reconfigure(line_buffering=True)
-    bin_dir = sys.argv[1]
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 9
+    args = sys.argv[1:]
+    if "--timeline" in args:
+        # One warm run of the healthy scenario, event by event.
+        args.remove("--timeline")
+        TIMELINE = True
+        scenario(args[0], "healthy", 1, lambda pg: None, lambda pg: pg.password, 2)
+        return
+    bin_dir = args[0]
+    runs = int(args[1]) if len(args) > 1 else 9
     print("overhead = POST→report − slowest probe − client approval turn-around (target ≤ 10 ms);")
     print("first finding = POST→first finding event − client approval turn-around (target ≤ 10 ms)")
     for warm in (0, 2):

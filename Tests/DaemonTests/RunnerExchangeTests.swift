@@ -23,7 +23,10 @@ import Testing
         #expect(exchange.receive(.message(.finding(Self.finding))) == [.forward(.finding(Self.finding))])
         #expect(exchange.receive(.message(.heartbeat)) == [])
         #expect(exchange.receive(.message(.done(Self.done))) == [])
-        #expect(exchange.receive(.connectionClosed(nil)) == [.killAfterGrace], "finished and hung up: make sure it exits")
+        #expect(exchange.receive(.connectionClosed(nil)) == [.killAfterGrace, .resolve], "finished and hung up: the result is final; make sure it exits")
+        guard case .completed(let early) = exchange.result else { Issue.record("\(exchange.result)"); return }
+        #expect(early == Self.done, "the session goes on before the process has exited")
+        #expect(!exchange.isFinished, "the slot is held until the process exits")
         #expect(exchange.receive(.exited(.exited(0))) == [.finish])
         #expect(exchange.isFinished)
         guard case .completed(let result) = exchange.result else { Issue.record("\(exchange.result)"); return }
@@ -36,7 +39,7 @@ import Testing
         _ = exchange.receive(.connected)
         #expect(exchange.receive(.exited(.exited(0))) == [.awaitLastFrames])
         #expect(exchange.receive(.message(.done(Self.done))) == [])
-        #expect(exchange.receive(.connectionClosed(nil)) == [.killAfterGrace, .finish])
+        #expect(exchange.receive(.connectionClosed(nil)) == [.killAfterGrace, .resolve, .finish])
         guard case .completed = exchange.result else { Issue.record("\(exchange.result)"); return }
     }
 

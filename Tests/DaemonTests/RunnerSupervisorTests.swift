@@ -12,12 +12,15 @@ import Testing
     final class Harness: Sendable {
         let directory: TemporaryDirectory
         let supervisor: RunnerSupervisor
+        /// Where this harness's runners connect; tells them apart from other tests' runners.
+        let socketPath: String
 
         init(executable: String = TestEnvironment.binary("sre-diagnose-runner"), maxConcurrent: Int = 4, killGrace: Duration = .milliseconds(300), warm: Int = 0) async throws {
             directory = try TestEnvironment.makeTemporaryDirectory("sup")
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            var settings = RunnerSupervisor.Settings(socketPath: directory.file("run/runners/supervisor.sock"), maxConcurrent: maxConcurrent, killGrace: killGrace, maxFrameBytes: 1 << 20)
+            socketPath = directory.file("run/runners/supervisor.sock")
+            var settings = RunnerSupervisor.Settings(socketPath: socketPath, maxConcurrent: maxConcurrent, killGrace: killGrace, maxFrameBytes: 1 << 20)
             settings.warm = warm
             supervisor = RunnerSupervisor(
                 settings: settings,
@@ -103,8 +106,8 @@ import Testing
         let harness = try await Harness(maxConcurrent: 4, warm: 2)
         let open = try TestEnvironment.listeningSocket()
         defer { close(open.fd) }
-        #expect(await TestEnvironment.waitUntilAsync { await harness.supervisor.warmCounts.idle == 2 && Self.runnerPIDs().count == 2 })
-        let warmPIDs = Self.runnerPIDs()
+        #expect(await TestEnvironment.waitUntilAsync { await harness.supervisor.warmCounts.idle == 2 && Self.runnerPIDs(of: harness).count == 2 })
+        let warmPIDs = Self.runnerPIDs(of: harness)
         var served: [Int32] = []
         for session in ["s-1", "s-2", "s-3"] {
             let (result, events) = await harness.run(Self.job(session: session, probes: [ProbeRequest(id: "open", probe: "net.tcp_connect", target: "127.0.0.1:\(open.port)")]))
@@ -118,23 +121,28 @@ import Testing
         #expect(await harness.supervisor.warmCounts.served == 3)
         // The pool refilled; a killed idle runner is replaced.
         #expect(await TestEnvironment.waitUntilAsync { await harness.supervisor.warmCounts.idle == 2 })
-        let idle = Self.runnerPIDs()
+        let idle = Self.runnerPIDs(of: harness)
         let victim = try #require(idle.first)
         kill(victim, SIGKILL)
-        #expect(await TestEnvironment.waitUntilAsync { let now = Self.runnerPIDs(); return now.count == 2 && !now.contains(victim) })
+        #expect(await TestEnvironment.waitUntilAsync { let now = Self.runnerPIDs(of: harness); return now.count == 2 && !now.contains(victim) })
         await harness.finish()
-        #expect(await TestEnvironment.waitUntilAsync { Self.runnerPIDs().isEmpty }, "shutdown stops the warm runners")
+        #expect(await TestEnvironment.waitUntilAsync { Self.runnerPIDs(of: harness).isEmpty }, "shutdown stops the warm runners")
     }
 
     /// `sre-diagnose-runner` processes that are children of this test process.
-    static func runnerPIDs() -> [Int32] {
+    /// The live runner processes of `harness` (tests in this suite run in parallel, so the
+    /// runner's environment, which names the harness's socket, tells whose it is).
+    static func runnerPIDs(of harness: Harness) -> [Int32] {
         let me = getpid()
+        let marker = Data("\(RunnerEnvironment.socket)=\(harness.socketPath)\u{0}".utf8)
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
             let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
             guard stat.contains("(sre-diagnose-ru") else { return false }
             let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-            return fields.count > 1 && Int32(fields[1]) == me && fields[0] != "Z"
+            guard fields.count > 1, Int32(fields[1]) == me, fields[0] != "Z" else { return false }
+            let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+            return environ.range(of: marker) != nil
         }.sorted()
     }
 
@@ -241,7 +249,7 @@ import Testing
         let peak = PeakCounter()
         let sampler = Task.detached {
             while !Task.isCancelled {
-                peak.observe(Self.runnerPIDs().count)
+                peak.observe(Self.runnerPIDs(of: harness).count)
                 try? await Task.sleep(for: .milliseconds(2))
             }
         }
@@ -266,8 +274,8 @@ import Testing
         #expect(queued > 0, "some runners must have waited for a slot")
         let counts = await harness.supervisor.counts
         #expect(counts.spawned == 50)
-        let load = await harness.supervisor.load()
-        #expect(load.running == 0 && load.queued == 0)
+        // Results come back when a runner hangs up; its slot frees when the process has exited.
+        #expect(await TestEnvironment.waitUntilAsync { let load = await harness.supervisor.load(); return load.running == 0 && load.queued == 0 })
         #expect(peak.maximum <= 4 && peak.maximum >= 2, "at most 4 runner processes at once (peak \(peak.maximum))")
     }
 

@@ -29,6 +29,8 @@ struct RunnerExchange: Sendable {
         case terminate(cancelReason: String?)
         /// It finished and hung up; SIGKILL it after the grace period should it linger.
         case killAfterGrace
+        /// The job's result is final (``result``): the session can go on while the process exits.
+        case resolve
         /// It exited with its connection still open: read its last frames for a moment.
         case awaitLastFrames
         case ignoreUnknownFrame(String)
@@ -106,7 +108,7 @@ struct RunnerExchange: Sendable {
                 actions = stop(.closedBeforeFinishing, cancelFirst: false)
             } else if !stopping {
                 stopping = true
-                actions = [.killAfterGrace]
+                actions = [.killAfterGrace, .resolve]
             } else {
                 actions = []
             }

@@ -217,15 +217,36 @@ public actor RunnerSupervisor {
     // MARK: Running a job
 
     /// Runs `job` in a new runner and returns how it ended. Events go to `events` in order.
+    ///
+    /// It returns as soon as the result is final — the runner sent `done` and hung up — while the
+    /// runner's slot stays taken until its process has exited (a few ms later), so the session
+    /// does not wait for a process teardown and `max_concurrent` still counts processes.
     public func run(_ job: RunnerJob, events: AsyncStream<RunnerEvent>.Continuation) async -> RunnerResult {
         await slots.acquire { position in events.yield(.queued(position: position)) }
-        let result = await runInSlot(job, events: events)
-        await slots.release()
-        if case .failed = result { failureCount += 1 }
-        return result
+        let (results, resultContinuation) = AsyncStream<RunnerResult>.makeStream(bufferingPolicy: .bufferingOldest(1))
+        let life = Task {
+            let result = await self.runInSlot(job, events: events, resolved: { resultContinuation.yield($0) })
+            await self.ended(result)
+            resultContinuation.yield(result)
+            resultContinuation.finish()
+        }
+        return await withTaskCancellationHandler {
+            for await result in results { return result }
+            return .failed(reason: RunnerExchange.Failure.noResult.description, partial: nil)
+        } onCancel: {
+            life.cancel()
+        }
     }
 
-    private func runInSlot(_ job: RunnerJob, events: AsyncStream<RunnerEvent>.Continuation) async -> RunnerResult {
+    /// A runner's process has gone: its slot is free.
+    private func ended(_ result: RunnerResult) async {
+        await slots.release()
+        if case .failed = result { failureCount += 1 }
+    }
+
+    private func runInSlot(
+        _ job: RunnerJob, events: AsyncStream<RunnerEvent>.Continuation, resolved: @Sendable (RunnerResult) -> Void
+    ) async -> RunnerResult {
         counter += 1
         let (signals, signalContinuation) = AsyncStream<RunnerExchange.Signal>.makeStream()
         let runnerID: String
@@ -277,7 +298,9 @@ public actor RunnerSupervisor {
         var effects = Effects(spawn: spawn, launched: launched, grace: settings.killGrace, signals: signalContinuation, events: events, logger: logger)
         defer { effects.escalation?.cancel() }
         for await signal in signals {
-            for action in exchange.receive(signal) { effects.perform(action) }
+            for action in exchange.receive(signal) {
+                if action == .resolve { resolved(exchange.result) } else { effects.perform(action) }
+            }
         }
 
         let result = exchange.result
@@ -349,6 +372,8 @@ public actor RunnerSupervisor {
                 logger.warning("ignoring unknown frame type \"\(type)\" from runner \(spawn.runnerID)")
             case .finish:
                 signals.finish()
+            case .resolve:
+                break  // the supervisor hands the result over itself
             }
         }
     }
