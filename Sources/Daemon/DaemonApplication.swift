@@ -30,7 +30,7 @@ public enum DaemonApplication {
         let notifier = SystemdNotifier()
         let paths = StatePaths(config.storage, environment: ProcessInfo.processInfo.environment)
         let listeners = try initializeListeners(config, options)
-        let store = try SQLiteSessionStore(directory: paths.state)
+        let (store, cluster) = try await initializeStore(config, paths: paths, scrubber: scrubber, logger: logger)
         let metrics = DaemonMetrics()
         let supervisor = try await initializeSupervisor(config, runtimeDirectory: paths.runtime, logger: logger)
         let (broker, auth) = try await initializeSecrets(config, scrubber: scrubber)
@@ -39,9 +39,14 @@ public enum DaemonApplication {
         let sessions = SessionService(
             settings: sessionSettings(config, options), store: store, planner: planning.planner, fallbackPlanner: planning.rules,
             synthesizer: planning.synthesizer, supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: scrubber, logger: logger,
-            notifications: notifications.hook
+            notifications: notifications.hook, cluster: cluster
         )
-        try await sessions.recoverInterrupted()
+        if let cluster {
+            // Sessions of a daemon that stopped are taken over (their leases lapse), not ended.
+            await cluster.attach(sessions)
+        } else {
+            try await sessions.recoverInterrupted()
+        }
         let intake = try await initializeIntake(config, store: store, sessions: sessions, scrubber: scrubber, logger: logger)
         await intake?.resumePending()
         let router = makeRouter(
@@ -58,7 +63,8 @@ public enum DaemonApplication {
             notifier.ready(status: "serving on \(addresses.joined(separator: ", ")); \(await sessions.activeCount) active sessions")
         }
         return ServiceGroup(configuration: .init(
-            services: [
+            // The cluster service first: it stops last, after the sessions were handed over.
+            services: (cluster.map { [$0 as any Service] } ?? []) + [
                 RetentionService(store: store, retentionDays: config.storage.retentionDays, logger: logger),
                 NotificationDelivery(
                     endpoints: notifications.endpoints, outbox: store, settings: config.notifications, wake: notifications.wake,
@@ -73,6 +79,33 @@ public enum DaemonApplication {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
+    }
+
+    /// What the daemon stores in: sessions, the notification outbox, the alert intake.
+    typealias Store = SessionStore & NotificationOutbox & AlertIntakeStore
+
+    /// SQLite in the state directory, or the PostgreSQL several daemons share (with this
+    /// daemon's part in their cluster); the store's password is read now, once.
+    static func initializeStore(_ config: DaemonConfig, paths: StatePaths, scrubber: SecretScrubber, logger: Logger) async throws -> (any Store, ClusterService?) {
+        guard config.storage.backend == .postgres, let postgres = config.storage.postgres else {
+            return (try SQLiteSessionStore(directory: paths.state), nil)
+        }
+        let password = try await postgres.credential.asyncMap {
+            try await SecretProviders.readDaemonSecret($0, key: "storage.postgres.credential", timeout: config.secrets.resolveTimeout, scrubber: scrubber)
+                .trimmingCharacters(in: .newlines)
+        }
+        var storeLogger = logger
+        storeLogger.logLevel = max(logger.logLevel, .warning)
+        let store: PostgresSessionStore
+        do {
+            store = try await PostgresSessionStore(
+                settings: .init(host: postgres.host, port: postgres.port, database: postgres.database, user: postgres.user, password: password, tls: postgres.tls, caFile: postgres.caFile),
+                logger: storeLogger
+            )
+        } catch {
+            throw ConfigError(source: "storage.postgres", key: "host", reason: "cannot open the PostgreSQL store at \(postgres.host):\(postgres.port)/\(postgres.database) as \(postgres.user): \(String(reflecting: error))")
+        }
+        return (store, ClusterService(coordination: store, lease: postgres.lease, logger: logger))
     }
 
     /// Where state and runtime files live: configuration, then systemd's directories, then XDG.
@@ -153,7 +186,7 @@ public enum DaemonApplication {
     }
 
     /// The Alertmanager webhook, when configured, with its tokens read now.
-    static func initializeIntake(_ config: DaemonConfig, store: SQLiteSessionStore, sessions: SessionService, scrubber: SecretScrubber, logger: Logger) async throws -> AlertIntakeService? {
+    static func initializeIntake(_ config: DaemonConfig, store: any Store, sessions: SessionService, scrubber: SecretScrubber, logger: Logger) async throws -> AlertIntakeService? {
         guard let intake = config.intake.alertmanager else { return nil }
         let timeout = config.secrets.resolveTimeout
         var tokens: [String] = []

@@ -18,14 +18,24 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
         public var user: String
         public var password: String?
         public var tls: Bool
+        /// PEM roots that sign the server's certificate (else the system's).
+        public var caFile: String?
 
-        public init(host: String, port: Int = 5432, database: String, user: String, password: String?, tls: Bool = false) {
+        public init(host: String, port: Int = 5432, database: String, user: String, password: String?, tls: Bool = false, caFile: String? = nil) {
             self.host = host
             self.port = port
             self.database = database
             self.user = user
             self.password = password
             self.tls = tls
+            self.caFile = caFile
+        }
+
+        func tlsConfiguration() -> PostgresClient.Configuration.TLS {
+            guard tls else { return .disable }
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let caFile { configuration.trustRoots = .file(caFile) }
+            return .require(configuration)
         }
     }
 
@@ -37,7 +47,7 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
     public init(settings: Settings, logger: Logger = Logger(label: "sre-diagnose.store")) async throws {
         var configuration = PostgresClient.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: settings.password, database: settings.database,
-            tls: settings.tls ? .require(.makeClientConfiguration()) : .disable
+            tls: settings.tlsConfiguration()
         )
         configuration.options.maximumConnections = 8
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
@@ -77,7 +87,17 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
             "CREATE TABLE outbox (id BIGSERIAL PRIMARY KEY, delivery_id TEXT NOT NULL UNIQUE, sink TEXT NOT NULL, kind TEXT NOT NULL, session_id TEXT NOT NULL, body TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, attempts INTEGER NOT NULL, next_at DOUBLE PRECISION NOT NULL, state TEXT NOT NULL, last_error TEXT)",
             "CREATE INDEX outbox_pending ON outbox (sink, state, id)",
         ],
+        [
+            // No foreign key: a daemon takes the lease before it creates the session, so no
+            // other daemon ever sees the new session without an owner.
+            "CREATE TABLE session_leases (session_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL)",
+            "CREATE TABLE session_commands (id BIGSERIAL PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE, kind TEXT NOT NULL, body TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, answer TEXT)",
+            "CREATE INDEX session_commands_open ON session_commands (session_id, id) WHERE answer IS NULL",
+        ],
     ]
+
+    /// The NOTIFY channel of ``CoordinationWakeUp``s.
+    static let channel = "sre_diagnose"
 
     /// Applies the migrations not yet applied, in one transaction holding an advisory lock: the
     /// daemons that start together wait for the first, then find nothing left to do.
@@ -153,7 +173,13 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
         try await client.withTransaction(logger: logger) { connection in
             try await Self.save(record, on: connection, logger: logger)
             try await Self.insert(firstEvent, on: connection, logger: logger)
+            try await Self.notify(.events(sessionID: record.id), on: connection, logger: logger)
         }
+    }
+
+    /// Queued with the transaction: delivered to every listener when it commits, never before.
+    private static func notify(_ wakeUp: CoordinationWakeUp, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT pg_notify(\(channel), \(wakeUp.payload))", logger: logger)
     }
 
     public func append(_ event: SessionEvent, record: SessionRecord, outbox: [OutboxEntry]) async throws {
@@ -161,6 +187,7 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
         try await client.withTransaction(logger: logger) { connection in
             try await Self.insert(event, on: connection, logger: logger)
             try await Self.save(record, on: connection, logger: logger)
+            try await Self.notify(.events(sessionID: event.sessionID), on: connection, logger: logger)
             for entry in outbox {
                 try await connection.query("""
                     INSERT INTO outbox (delivery_id, sink, kind, session_id, body, created_at, attempts, next_at, state, last_error)
@@ -254,6 +281,7 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
             ).decode(Int.self) { removed = count }
             try await connection.query("DELETE FROM outbox WHERE state <> 'pending' AND created_at < \(before)", logger: logger)
             try await connection.query("DELETE FROM intake WHERE state = 'processed' AND received_at < \(before)", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM session_leases l WHERE l.expires_at < \(Self.now) AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = l.session_id)"), logger: logger)
             return removed
         }
     }
@@ -354,5 +382,125 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
             SELECT session_id FROM intake WHERE group_key = \(groupKey) AND state = 'processed' AND session_id IS NOT NULL AND received_at >= \(since.timeIntervalSince1970)
             ORDER BY id DESC LIMIT 1
             """).first
+    }
+
+    // MARK: Coordination of several daemons
+
+    /// The database's clock, in seconds: every daemon compares leases against the same clock.
+    private static let now = "extract(epoch from clock_timestamp())"
+
+    public func acquireLease(sessionID: String, owner: String, duration: Duration) async throws -> Bool {
+        var bindings = PostgresBindings()
+        bindings.append(sessionID)
+        bindings.append(owner)
+        bindings.append(duration.seconds)
+        let sql = """
+            INSERT INTO session_leases (session_id, owner, expires_at) VALUES ($1, $2, \(Self.now) + $3)
+            ON CONFLICT (session_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+            WHERE session_leases.owner = EXCLUDED.owner OR session_leases.expires_at < \(Self.now)
+            RETURNING owner
+            """
+        return try await strings(PostgresQuery(unsafeSQL: sql, binds: bindings)) == [owner]
+    }
+
+    public func renewLeases(owner: String, sessionIDs: [String], duration: Duration) async throws -> [String] {
+        guard !sessionIDs.isEmpty else { return [] }
+        var bindings = PostgresBindings()
+        bindings.append(owner)
+        bindings.append(sessionIDs)
+        bindings.append(duration.seconds)
+        let sql = "UPDATE session_leases SET expires_at = \(Self.now) + $3 WHERE owner = $1 AND session_id = ANY($2) RETURNING session_id"
+        let held = Set(try await strings(PostgresQuery(unsafeSQL: sql, binds: bindings)))
+        return sessionIDs.filter { !held.contains($0) }
+    }
+
+    public func releaseLease(sessionID: String, owner: String) async throws {
+        try await client.query("DELETE FROM session_leases WHERE session_id = \(sessionID) AND owner = \(owner)", logger: logger)
+    }
+
+    public func orphanedSessions() async throws -> [SessionRecord] {
+        try await strings(PostgresQuery(unsafeSQL: """
+            SELECT s.record FROM sessions s LEFT JOIN session_leases l ON l.session_id = s.id
+            WHERE s.status NOT IN (\(Self.terminalList)) AND (l.session_id IS NULL OR l.expires_at < \(Self.now))
+            ORDER BY s.created_us
+            """)).map { try Self.decode(SessionRecord.self, $0) }
+    }
+
+    public func unfinishedCount(requester: String?) async throws -> Int {
+        var bindings = PostgresBindings()
+        var sql = "SELECT count(*) FROM sessions WHERE status NOT IN (\(Self.terminalList))"
+        if let requester {
+            bindings.append(requester)
+            sql += " AND record::json->>'requester' = $1"
+        }
+        var count = 0
+        for try await value in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).decode(Int.self) { count = value }
+        return count
+    }
+
+    public func submit(_ command: SessionCommand) async throws -> Int64 {
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            var id: Int64 = 0
+            for try await value in try await connection.query("""
+                INSERT INTO session_commands (session_id, kind, body, created_at) VALUES (\(command.sessionID), \(command.kind), \(command.body), \(Date().timeIntervalSince1970))
+                RETURNING id
+                """, logger: logger).decode(Int64.self) { id = value }
+            try await Self.notify(.command(sessionID: command.sessionID), on: connection, logger: logger)
+            return id
+        }
+    }
+
+    public func openCommands(sessionIDs: [String]) async throws -> [SessionCommand] {
+        guard !sessionIDs.isEmpty else { return [] }
+        var bindings = PostgresBindings()
+        bindings.append(sessionIDs)
+        var commands: [SessionCommand] = []
+        let rows = try await client.query(
+            PostgresQuery(unsafeSQL: "SELECT id, session_id, kind, body FROM session_commands WHERE answer IS NULL AND session_id = ANY($1) ORDER BY id", binds: bindings),
+            logger: logger
+        )
+        for try await (id, sessionID, kind, body) in rows.decode((Int64, String, String, String).self) {
+            var command = SessionCommand(sessionID: sessionID, kind: kind, body: body)
+            command.id = id
+            commands.append(command)
+        }
+        return commands
+    }
+
+    public func answer(_ commandID: Int64, with answer: String) async throws {
+        let logger = self.logger
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("UPDATE session_commands SET answer = \(answer) WHERE id = \(commandID) AND answer IS NULL", logger: logger)
+            try await Self.notify(.answer(commandID: commandID), on: connection, logger: logger)
+        }
+    }
+
+    public func answer(of commandID: Int64) async throws -> String? {
+        var answer: String?
+        for try await value in try await client.query("SELECT answer FROM session_commands WHERE id = \(commandID)", logger: logger).decode(String?.self) {
+            answer = value
+        }
+        return answer
+    }
+
+    public func listen(_ handler: @escaping @Sendable (CoordinationWakeUp) -> Void) async throws {
+        try await client.withConnection { connection in
+            try await connection.listen(on: Self.channel) { notifications in
+                for try await notification in notifications {
+                    if let wakeUp = CoordinationWakeUp(payload: notification.payload) { handler(wakeUp) }
+                }
+            }
+        }
+    }
+}
+
+extension PostgresSessionStore: SessionCoordination {}
+
+extension Duration {
+    /// Whole and fractional seconds.
+    var seconds: Double {
+        let (whole, attoseconds) = components
+        return Double(whole) + Double(attoseconds) / 1e18
     }
 }

@@ -85,6 +85,10 @@ import TestSupport
         ("environments: {p: {}}\nintake: {alertmanager: {routes: [{environment: p}]}}", "intake.alertmanager.tokens", "tokens or basic_auth"),
         ("environments: {p: {}}\nintake: {alertmanager: {tokens: [\"env://T\"], routes: [{environment: q}]}}", "intake.alertmanager.routes[0].environment", "no environment"),
         ("notifications: {sinks: [{name: s, type: slack, url: \"http://a\", url_credential: \"env://U\"}]}", "notifications.sinks[0].url", "either url or url_credential"),
+        ("storage: {backend: postgres}", "storage.postgres", "needs storage.postgres"),
+        ("storage: {backend: mysql}", "storage.backend", "expected one of"),
+        ("storage: {backend: postgres, postgres: {credential: \"op://v/i/f\"}}", "storage.postgres.credential", "start-up"),
+        ("storage: {backend: postgres, postgres: {lease: 100ms}}", "storage.postgres.lease", "between"),
     ])
     func invalidValuesNameTheKey(yaml: String, key: String, reason: String) {
         do {
@@ -201,5 +205,20 @@ import Foundation
         let library = try PlaybookLibrary.load(directories: [directory.path])
         #expect(library.overrides.map(\.name) == ["database"])
         #expect(library.playbooks.first { $0.name == "database" }?.match.phrases == ["orders"])
+    }
+
+    @Test func postgresStorage() throws {
+        let config = try ConfigLoader.load(yaml: """
+            storage:
+              backend: postgres
+              postgres: {host: db.internal, port: 5433, database: sre, user: sre, credential: "cred://store-password", tls: true, ca_file: /etc/ssl/db-ca.pem, lease: 20s}
+            """)
+        let postgres = try #require(config.storage.postgres)
+        #expect(config.storage.backend == .postgres)
+        #expect(postgres.host == "db.internal" && postgres.port == 5433 && postgres.database == "sre" && postgres.user == "sre")
+        #expect(postgres.credential?.description == "cred://store-password")
+        #expect(postgres.tls && postgres.caFile == "/etc/ssl/db-ca.pem")
+        #expect(postgres.lease == .seconds(20))
+        #expect(try ConfigLoader.load(path: nil, environment: [:]).storage.backend == .sqlite)
     }
 }

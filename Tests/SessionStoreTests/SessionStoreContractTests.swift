@@ -2,6 +2,7 @@ import DiagnosisModel
 import Foundation
 import SessionStore
 import TestSupport
+import Synchronization
 import Testing
 
 /// One contract, two stores: what the daemon relies on holds on SQLite and on a real PostgreSQL
@@ -152,11 +153,57 @@ import Testing
         }
         defer { stores.forEach { $0.close() } }
         #expect(stores.count == 3)
-        #expect(try await stores[0].schemaVersions() == [1])
+        #expect(try await stores[0].schemaVersions() == [1, 2])
         // The audit stays append-only on PostgreSQL too.
         try await stores[0].appendAudit(AuditEntry(sessionID: "x", requestID: nil, action: .requested, actor: "alice", references: [], at: Date()))
         #expect(throws: (any Error).self) { try server.psql("UPDATE approvals SET actor = 'mallory'", database: "sre") }
         #expect(throws: (any Error).self) { try server.psql("DELETE FROM approvals", database: "sre") }
         #expect(try server.psql("SELECT actor FROM approvals", database: "sre") == "alice")
+    }
+
+    /// Leases, commands and wake-ups between daemons (PostgreSQL only: one SQLite daemon has no peers).
+    @Test func leasesCommandsAndWakeUps() async throws {
+        let server = try PostgresServer()
+        defer { server.cleanUp() }
+        try server.psql("CREATE DATABASE sre OWNER app")
+        let settings = PostgresSessionStore.Settings(host: "127.0.0.1", port: server.port, database: "sre", user: "app", password: server.appPassword)
+        let (a, b) = (try await PostgresSessionStore(settings: settings), try await PostgresSessionStore(settings: settings))
+        defer { a.close(); b.close() }
+        let woken = Mutex<[CoordinationWakeUp]>([])
+        let listener = Task { try await b.listen { wakeUp in woken.withLock { $0.append(wakeUp) } } }
+        defer { listener.cancel() }
+        try await Task.sleep(for: .milliseconds(300))  // LISTEN issued
+
+        // A lease is taken before the session exists; a held lease keeps the session from others.
+        #expect(try await a.acquireLease(sessionID: "s1", owner: "A", duration: .seconds(30)))
+        let record = Self.record("s1", created: Date())
+        try await a.create(record, firstEvent: Self.created(record))
+        #expect(try await b.acquireLease(sessionID: "s1", owner: "B", duration: .seconds(30)) == false)
+        #expect(try await b.orphanedSessions().isEmpty)
+        #expect(try await a.renewLeases(owner: "A", sessionIDs: ["s1"], duration: .milliseconds(200)).isEmpty)
+        #expect(try await b.renewLeases(owner: "B", sessionIDs: ["s1"], duration: .seconds(30)) == ["s1"], "B holds nothing to renew")
+        // Once it lapses, the session is an orphan and B takes it; A has lost it.
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await b.orphanedSessions().map(\.id) == ["s1"])
+        #expect(try await b.acquireLease(sessionID: "s1", owner: "B", duration: .seconds(30)))
+        #expect(try await a.renewLeases(owner: "A", sessionIDs: ["s1"], duration: .seconds(30)) == ["s1"])
+        try await a.releaseLease(sessionID: "s1", owner: "A")
+        #expect(try await a.acquireLease(sessionID: "s1", owner: "A", duration: .seconds(30)) == false, "A's release does not free B's lease")
+        #expect(try await a.unfinishedCount(requester: "alice") == 1)
+        #expect(try await a.unfinishedCount(requester: "bob") == 0)
+        #expect(try await a.unfinishedCount(requester: nil) == 1)
+
+        // A command is answered once; the answer is read by the daemon that asked.
+        let id = try await a.submit(SessionCommand(sessionID: "s1", kind: "decide", body: "{}"))
+        #expect(try await b.openCommands(sessionIDs: ["s1"]).map(\.id) == [id])
+        try await b.answer(id, with: "first")
+        try await b.answer(id, with: "second")
+        #expect(try await a.answer(of: id) == "first")
+        #expect(try await b.openCommands(sessionIDs: ["s1"]).isEmpty)
+
+        #expect(TestEnvironment.waitUntil(timeout: 5) {
+            let seen = woken.withLock { $0 }
+            return seen.contains(.events(sessionID: "s1")) && seen.contains(.command(sessionID: "s1")) && seen.contains(.answer(commandID: id))
+        }, "\(woken.withLock { $0 })")
     }
 }

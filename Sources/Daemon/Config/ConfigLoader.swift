@@ -12,7 +12,7 @@ public enum ConfigLoader {
         "server.idle_timeout", "server.header_timeout", "server.body_timeout",
         "runners.max_concurrent", "runners.deadline", "runners.kill_grace", "runners.executable", "runners.warm",
         "approval.timeout",
-        "storage.state_directory", "storage.runtime_directory", "storage.retention_days",
+        "storage.state_directory", "storage.runtime_directory", "storage.retention_days", "storage.backend",
         "logging.level", "logging.target",
         "secrets.allow_env_refs", "secrets.allow_file_refs",
         "llm.provider", "llm.base_url", "llm.model", "llm.api_key",
@@ -180,6 +180,27 @@ public enum ConfigLoader {
             config.storage.stateDirectory = try storage.string("state_directory")
             config.storage.runtimeDirectory = try storage.string("runtime_directory")
             config.storage.retentionDays = try storage.int("retention_days", in: 1...3650) ?? config.storage.retentionDays
+            let backend = try storage.string("backend", oneOf: ["sqlite", "postgres"]) ?? "sqlite"
+            config.storage.backend = DaemonConfig.Storage.Backend(rawValue: backend) ?? .sqlite
+            if let postgres = try storage.mapping("postgres") {
+                var settings = DaemonConfig.Storage.Postgres()
+                settings.host = try postgres.string("host") ?? settings.host
+                settings.port = try postgres.int("port", in: 1...65535) ?? settings.port
+                settings.database = try postgres.string("database") ?? settings.database
+                settings.user = try postgres.string("user") ?? settings.user
+                settings.credential = try reference(postgres, "credential")
+                if settings.credential?.scheme == "op" {
+                    throw postgres.error("credential", "the store's password is read at start-up from cred://, file:// or env://, not from 1Password")
+                }
+                settings.tls = try postgres.bool("tls") ?? false
+                settings.caFile = try postgres.string("ca_file")
+                settings.lease = try postgres.duration("lease", in: .seconds(1) ... .seconds(600)) ?? settings.lease
+                try postgres.finish()
+                config.storage.postgres = settings
+            }
+            if config.storage.backend == .postgres, config.storage.postgres == nil {
+                throw storage.error("postgres", "backend postgres needs storage.postgres (host, port, database, user, credential)")
+            }
             try storage.finish()
         }
 

@@ -108,6 +108,26 @@ public struct DaemonConfig: Sendable {
         /// nil: `$RUNTIME_DIRECTORY`, else `<state>/run`.
         public var runtimeDirectory: String?
         public var retentionDays = 30
+        public var backend: Backend = .sqlite
+        /// Set when `backend` is `postgres`.
+        public var postgres: Postgres?
+
+        /// Where sessions live: one daemon's SQLite file, or a PostgreSQL several daemons share.
+        public enum Backend: String, Sendable { case sqlite, postgres }
+
+        /// `storage.postgres`: the shared store, and how long a daemon's hold on a session lasts
+        /// without renewal before another daemon takes the session over.
+        public struct Postgres: Sendable {
+            public var host = "127.0.0.1"
+            public var port = 5432
+            public var database = "sre_diagnose"
+            public var user = "sre_diagnose"
+            /// The password, read at start-up (`cred://`, `file://`, `env://`).
+            public var credential: CredentialReference?
+            public var tls = false
+            public var caFile: String?
+            public var lease: Duration = .seconds(15)
+        }
     }
 
     public struct Logging: Sendable {

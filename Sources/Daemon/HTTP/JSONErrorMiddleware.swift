@@ -41,7 +41,8 @@ struct JSONErrorMiddleware: RouterMiddleware {
         } catch let error as DecodingError {
             return APIError.badRequest("request body is not valid: \(DecodingErrorText.describe(error))").makeResponse()
         } catch {
-            context.logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
+            // Reflecting: PostgresNIO describes its errors generically, the detail only so.
+            context.logger.error("internal error on \(request.method) \(request.uri.path): \(String(reflecting: error))")
             return APIError(.internalServerError, code: "internal", message: "internal error; see the daemon's journal").makeResponse()
         }
     }

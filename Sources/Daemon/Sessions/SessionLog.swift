@@ -19,10 +19,24 @@ actor SessionLog {
     /// The notifications an event causes, stored with it; `wake` starts their delivery.
     private let notifications: NotificationHook?
 
-    init(record: SessionRecord, store: any SessionStore, notifications: NotificationHook? = nil) {
+    /// Set when this daemon stopped running the session (shutdown or a lost lease) so another
+    /// daemon continues it: nothing more is appended here.
+    private(set) var isHandedOver = false
+
+    /// `findings`: those already in the log (a session taken over from another daemon).
+    init(record: SessionRecord, store: any SessionStore, notifications: NotificationHook? = nil, findings: [Finding] = []) {
         self.record = record
         self.store = store
         self.notifications = notifications
+        self.findings = findings
+    }
+
+    /// Stops appending and ends the live streams; the session itself stays unfinished.
+    func handOver() {
+        isHandedOver = true
+        finished = true
+        for continuation in subscribers.values { continuation.finish() }
+        subscribers.removeAll()
     }
 
     func setRedactor(_ redactor: Redactor) { self.redactor = redactor }
@@ -36,6 +50,7 @@ actor SessionLog {
     private func appendLocked(_ body: SessionEvent.Body, at date: Date) async throws -> SessionEvent {
         // A session that has ended stays ended: its log is closed.
         guard !record.status.isTerminal else { throw SessionLogClosed(status: record.status) }
+        guard !isHandedOver else { throw SessionHandedOver() }
         var body = EventRedaction.redact(body, with: redactor)
         // Runners number their findings per job; ids must be unique per session (a domain can run
         // twice, e.g. in a follow-up round), so the log numbers them per domain.
@@ -91,6 +106,11 @@ actor SessionLog {
 /// The session already ended; nothing more is appended.
 struct SessionLogClosed: Error {
     let status: SessionStatus
+}
+
+/// This daemon let go of the session; another one continues it.
+struct SessionHandedOver: Error, CustomStringConvertible {
+    var description: String { "the session was handed over to another daemon" }
 }
 
 /// Applies a redactor to every free-text field of an event, and strips the userinfo of every

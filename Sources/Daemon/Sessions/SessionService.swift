@@ -106,6 +106,8 @@ public actor SessionService {
     /// What the service and each session's run use.
     let dependencies: SessionDependencies
     private var live: [String: LiveSession] = [:]
+    /// Set when several daemons share the store: leases, takeovers, commands for other owners.
+    let cluster: ClusterService?
 
     var settings: Settings { dependencies.settings }
     var store: any SessionStore { dependencies.store }
@@ -116,8 +118,9 @@ public actor SessionService {
     public init(
         settings: Settings, store: any SessionStore, planner: any Planner, fallbackPlanner: RulePlanner = RulePlanner(), synthesizer: any Synthesizer,
         supervisor: RunnerSupervisor, broker: SecretBroker, metrics: DaemonMetrics, secretScrubber: SecretScrubber, logger: Logger,
-        notifications: NotificationHook? = nil
+        notifications: NotificationHook? = nil, cluster: ClusterService? = nil
     ) {
+        self.cluster = cluster
         self.dependencies = SessionDependencies(
             settings: settings, store: store, planner: planner, fallbackPlanner: fallbackPlanner, synthesizer: synthesizer,
             supervisor: supervisor, broker: broker, metrics: metrics, secretScrubber: secretScrubber, logger: logger,
@@ -126,6 +129,8 @@ public actor SessionService {
     }
 
     public var activeCount: Int { live.count }
+    func isLive(_ id: String) -> Bool { live[id] != nil }
+    func liveSessionIDs() -> [String] { Array(live.keys) }
 
     // MARK: Start-up and shutdown
 
@@ -142,6 +147,15 @@ public actor SessionService {
     /// Stops every running session (daemon shutdown): runners cancelled, sessions interrupted,
     /// live streams closed.
     public func shutdown() async {
+        if let cluster {
+            // Another daemon continues these sessions as soon as their leases are released.
+            for (id, session) in live {
+                await handOver(session)
+                await cluster.release(id)
+            }
+            live.removeAll()
+            return
+        }
         for (id, session) in live {
             session.cancelReason = "daemon shutting down"
             await supervisor.cancel(sessionID: id, reason: "daemon shutting down")
@@ -175,10 +189,13 @@ public actor SessionService {
         }
         if let problem = RulePlanner.contextProblem(context, inventory: inventory) { throw SessionError.invalid(problem) }
 
-        guard live.count < settings.maxOpenSessions else {
-            throw SessionError.tooManyOpen("\(live.count) sessions are unfinished (server.max_open_sessions); wait for one to finish or cancel one")
+        // With several daemons the limits count every daemon's sessions (the store's).
+        let open = try await cluster?.coordination.unfinishedCount(requester: nil) ?? live.count
+        guard open < settings.maxOpenSessions else {
+            throw SessionError.tooManyOpen("\(open) sessions are unfinished (server.max_open_sessions); wait for one to finish or cancel one")
         }
-        let own = live.values.filter { $0.requester.name == requester.name || ($0.requester.uid != nil && $0.requester.uid == requester.uid) }.count
+        let own = try await cluster?.coordination.unfinishedCount(requester: requester.name)
+            ?? live.values.filter { $0.requester.name == requester.name || ($0.requester.uid != nil && $0.requester.uid == requester.uid) }.count
         guard own < settings.maxOpenSessionsPerIdentity else {
             throw SessionError.tooManyOpen("\(requester.name) has \(own) unfinished sessions (server.max_open_sessions_per_identity); wait for one to finish or cancel one")
         }
@@ -189,7 +206,14 @@ public actor SessionService {
             requester: requester.name, createdAt: now, updatedAt: now, lastSequence: 1
         )
         let created = SessionEvent(sessionID: record.id, sequence: 1, at: now, body: .created(.init(problem: problem, environment: environmentName, context: context, requester: requester.name)))
-        try await store.create(record, firstEvent: created)
+        // Held before the session exists, so no other daemon takes it for an orphan.
+        if let cluster, !(try await cluster.acquire(record.id)) { throw SessionError.conflict("session id collision; try again") }
+        do {
+            try await store.create(record, firstEvent: created)
+        } catch {
+            if let cluster { await cluster.release(record.id) }
+            throw error
+        }
         let session = LiveSession(
             id: record.id, log: SessionLog(record: record, store: store, notifications: dependencies.notifications), requester: requester,
             standing: standing.filter { $0.environment == environmentName }
@@ -225,7 +249,17 @@ public actor SessionService {
         var plan: DiagnosisPlan?
         if case .plan(let stored)? = try await store.latestEvent(sessionID: id, type: "plan")?.body { plan = stored }
         let reportAvailable = try await store.latestEvent(sessionID: id, type: "report") != nil
-        return SessionStatusView(record: record, findings: try await store.findings(sessionID: id), pendingApproval: nil, plan: plan, reportAvailable: reportAvailable)
+        let pending = record.status.isTerminal ? nil : try await storedPendingApproval(id)
+        return SessionStatusView(record: record, findings: try await store.findings(sessionID: id), pendingApproval: pending, plan: plan, reportAvailable: reportAvailable)
+    }
+
+    /// The open approval request of a session another daemon runs, from its log.
+    private func storedPendingApproval(_ id: String) async throws -> ApprovalRequest? {
+        guard case .approvalRequested(let request)? = try await store.latestEvent(sessionID: id, type: "approval_requested")?.body else { return nil }
+        if case .approvalDecided(let decision)? = try await store.latestEvent(sessionID: id, type: "approval_decided")?.body, decision.requestID == request.requestID {
+            return nil
+        }
+        return request.expiresAt > Date() ? request : nil
     }
 
     func record(id: String) async throws -> SessionRecord {
@@ -263,6 +297,9 @@ public actor SessionService {
     /// Every event after `after`, then live ones until the session ends: stored events first,
     /// then the live stream, skipping what was already sent (nothing lost, nothing repeated).
     public func subscribe(id: String, after: Int) async throws -> AsyncStream<SessionEvent> {
+        if live[id] == nil, let cluster, !(try await record(id: id).status.isTerminal) {
+            return follow(id: id, after: after, cluster: cluster)
+        }
         let session = live[id]
         let subscription = await session?.log.subscribe()
         let stored = try await events(id: id, after: after)
@@ -289,11 +326,38 @@ public actor SessionService {
         return stream
     }
 
+    /// The events of a session another daemon runs, from the store as they are written: woken
+    /// by the writer's notification, polling once a second should one be missed; it ends with
+    /// the session's terminal event — also when the session changes owner meanwhile.
+    private func follow(id: String, after: Int, cluster: ClusterService) -> AsyncStream<SessionEvent> {
+        let store = self.store
+        let (stream, continuation) = AsyncStream<SessionEvent>.makeStream()
+        let feeder = Task {
+            var last = after
+            while !Task.isCancelled {
+                guard let events = try? await store.events(sessionID: id, after: last) else { break }
+                for event in events {
+                    continuation.yield(event)
+                    last = event.sequence
+                    if event.isTerminal {
+                        continuation.finish()
+                        return
+                    }
+                }
+                if events.isEmpty { await cluster.waitForEvents(of: id, upTo: .seconds(1)) }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in feeder.cancel() }
+        return stream
+    }
+
     // MARK: Acting
 
     public func cancel(id: String, by identity: Identity) async throws -> SessionRecord {
         guard let session = live[id] else {
             let record = try await record(id: id)
+            if !record.status.isTerminal, let cluster { return try await ask(cluster, .cancel(by: RemoteIdentity(identity)), id: id).record ?? record }
             throw SessionError.conflict("the session already ended (\(record.status.rawValue))")
         }
         guard identity.role == .approver || identity.name == session.requester.name || (identity.uid != nil && identity.uid == session.requester.uid) else {
@@ -318,6 +382,9 @@ public actor SessionService {
         }
         guard let session = live[id], let pending = session.pendingApproval else {
             let record = try await record(id: id)
+            if live[id] == nil, !record.status.isTerminal, let cluster, let decision = try await ask(cluster, .decide(request, by: RemoteIdentity(approver)), id: id).decision {
+                return decision
+            }
             throw SessionError.conflict("no approval is pending for this session (it is \(record.status.rawValue))")
         }
         if let requestID = request.requestID, requestID != pending.request.requestID {
@@ -351,6 +418,82 @@ public actor SessionService {
         session.pendingApproval = nil
         pending.deliver(decision, by: approver)
         return decision
+    }
+
+    // MARK: Several daemons
+
+    /// Has the session's owner carry out `command`; its refusal becomes this daemon's.
+    private func ask(_ cluster: ClusterService, _ command: OwnerCommand, id: String) async throws -> OwnerAnswer {
+        guard let answer = try await cluster.ask(command, sessionID: id) else {
+            throw SessionError.conflict("the daemon running this session did not answer; if it stopped, another daemon takes the session over within \(cluster.lease) — try again then")
+        }
+        if let error = answer.sessionError { throw error }
+        return answer
+    }
+
+    /// Carries out another daemon's request for a session this daemon runs.
+    func carryOut(_ command: OwnerCommand, sessionID: String) async -> OwnerAnswer {
+        guard live[sessionID] != nil else { return OwnerAnswer(error: .conflict("the session is not running on the daemon that got the request; try again")) }
+        do {
+            switch command {
+            case .decide(let request, let approver):
+                return OwnerAnswer(decision: try await decide(id: sessionID, request, by: approver.identity))
+            case .cancel(let identity):
+                return OwnerAnswer(record: try await cancel(id: sessionID, by: identity.identity))
+            }
+        } catch let error as SessionError {
+            return OwnerAnswer(error: error)
+        } catch {
+            return OwnerAnswer(error: .conflict("\(error)"))
+        }
+    }
+
+    /// Continues a session another daemon ran and let go of (it died or shut down): from its
+    /// log, as ``ResumePoint`` describes.
+    func resume(_ record: SessionRecord) async {
+        guard live[record.id] == nil else { return }
+        do {
+            guard let inventory = settings.environments[record.environment] else {
+                throw SessionError.unknownEnvironment(record.environment, known: settings.environments.keys.sorted())
+            }
+            let point = ResumePoint(events: try await store.events(sessionID: record.id, after: 0))
+            let requested = try await store.audit(sessionID: record.id).first { $0.action == .requested }
+            let requester = Identity(
+                name: record.requester, role: .requester, uid: requested?.uid,
+                transport: requested?.transport.flatMap(Identity.Transport.init(rawValue:)) ?? .tcp,
+                byToken: !(record.requester.hasPrefix("user:") || record.requester.hasPrefix("uid:") || record.requester == Identity.anonymousName)
+            )
+            let log = SessionLog(record: record, store: store, notifications: dependencies.notifications, findings: try await store.findings(sessionID: record.id))
+            let session = LiveSession(id: record.id, log: log, requester: requester)
+            live[record.id] = session
+            try await log.append(.notice(.init(message: "continued by another daemon (\(cluster?.owner ?? "this one")): the daemon running it stopped; finished domains are kept, unfinished ones run again")))
+            var run = SessionRun(dependencies: dependencies, gate: self, session: session, inventory: inventory, sessionID: record.id)
+            run.resume = point
+            session.task = Task {
+                await run.execute()
+                self.finished(record.id)
+            }
+        } catch {
+            live.removeValue(forKey: record.id)
+            logger.error("cannot continue session \(record.id): \(error)", metadata: [LogKey.sessionID: "\(record.id)"])
+            if let cluster { await cluster.release(record.id) }
+        }
+    }
+
+    /// Stops running a session here without ending it: another daemon continues it.
+    func handOver(_ id: String) async {
+        guard let session = live.removeValue(forKey: id) else { return }
+        await handOver(session)
+    }
+
+    private func handOver(_ session: LiveSession) async {
+        await session.log.handOver()
+        session.cancelReason = "handed over to another daemon"
+        await supervisor.cancel(sessionID: session.id, reason: "handed over to another daemon")
+        if let pending = session.pendingApproval {
+            session.pendingApproval = nil
+            pending.deliver(.unanswered(pending.request, .denied, comment: "handed over"))
+        }
     }
 
     // MARK: Later news (alerts, deliveries)
@@ -413,6 +556,7 @@ public actor SessionService {
 
     func finished(_ id: String) {
         live.removeValue(forKey: id)
+        if let cluster { Task { await cluster.release(id) } }
     }
 }
 

@@ -8,6 +8,13 @@ struct Approvals: Sendable {
     var approved: [String] = []
     var unavailable: [String: UnexaminedReason] = [:]
     var waited: Duration = .zero
+
+    func applying(_ decision: ApprovalDecision, reason: UnexaminedReason) -> Approvals {
+        var approvals = self
+        approvals.approved = decision.approvedReferences
+        for reference in decision.deniedReferences { approvals.unavailable[reference] = reason }
+        return approvals
+    }
 }
 
 extension SessionRun {
@@ -36,14 +43,32 @@ extension SessionRun {
         let request = try await openRequest(for: askable)
         let pending = await gate.openApproval(request, for: session)
         try await announce(request)
+        return try await decide(pending, adding: approvals)
+    }
+
+    /// Waits for the decision on an opened request (or its expiry) and records it.
+    private func decide(_ pending: SessionService.PendingApproval, adding approvals: Approvals) async throws -> Approvals {
+        var approvals = approvals
         let waitStarted = ContinuousClock.now
         let decision = await gate.awaitDecision(pending, for: session)
         approvals.waited = ContinuousClock.now - waitStarted
         try checkCancelled()
-        try await record(decision, of: request, by: pending.decidedBy)
-        approvals.approved = decision.approvedReferences
-        for reference in decision.deniedReferences { approvals.unavailable[reference] = reason(for: decision) }
-        return approvals
+        try await record(decision, of: pending.request, by: pending.decidedBy)
+        return approvals.applying(decision, reason: reason(for: decision))
+    }
+
+    /// Phase 2 of a session taken over from another daemon: a decision already taken stands; a
+    /// request still open keeps waiting under its id (approvers' links and clients still work,
+    /// its expiry unchanged); a plan never put to approval is put to it now.
+    func resumedApprovals(_ plan: DiagnosisPlan, at point: ResumePoint) async throws -> Approvals {
+        if let (_, decision) = point.decided {
+            return Approvals().applying(decision, reason: reason(for: decision))
+        }
+        if let request = point.openRequest {
+            let pending = await gate.openApproval(request, for: session)
+            return try await decide(pending, adding: Approvals())
+        }
+        return try await approvalPhase(plan)
     }
 
     /// A standing approval of this session's that covers every reference, if one is in force.

@@ -13,7 +13,8 @@ struct Credentials: Sendable {
 extension SessionRun {
     /// Phase 3: resolves what was approved (in parallel), registers the values with the
     /// scrubbers, and records one finding per reference that cannot be used, saying why.
-    func credentialPhase(_ plan: DiagnosisPlan, approvals: Approvals) async throws -> Credentials {
+    /// `announceUnavailable` is false for a session taken over after this phase had recorded them.
+    func credentialPhase(_ plan: DiagnosisPlan, approvals: Approvals, announceUnavailable: Bool = true) async throws -> Credentials {
         var credentials = Credentials(unavailable: approvals.unavailable)
         if !approvals.approved.isEmpty {
             try await log.append(.status(.init(status: .diagnosing, phase: .resolvingCredentials, progress: 0.2, message: "resolving \(approvals.approved.count) approved credential(s)")))
@@ -36,7 +37,7 @@ extension SessionRun {
             return left != right ? left : lhs.key < rhs.key
         }
         var count = 0
-        for (reference, reason) in ordered {
+        for (reference, reason) in ordered where announceUnavailable {
             let domain = plan.credentialNeeds.first { $0.reference == reference }?.domain ?? .host
             guard let finding = reason.finding(reference: reference, domain: domain, id: "credentials-\(count + 1)") else { continue }
             count += 1

@@ -28,10 +28,14 @@ struct DomainRun: Sendable {
 extension SessionRun {
     /// Phase 4: one runner per domain, in parallel (the supervisor bounds how many at once),
     /// then one follow-up round when an LLM planner wants to look further.
-    func diagnosticsPhase(_ plan: DiagnosisPlan, credentials: Credentials) async throws -> Diagnostics {
-        try await log.append(.status(.init(status: .diagnosing, phase: .runningDiagnostics, progress: 0.2, message: "running \(plan.domains.count) domain(s)")))
+    ///
+    /// `finished`: domains a previous owner of the session had finished — kept, not run again.
+    func diagnosticsPhase(_ plan: DiagnosisPlan, credentials: Credentials, finished: [Domain: DomainOutcome] = [:]) async throws -> Diagnostics {
+        let toRun = plan.domains.filter { finished[$0.domain] == nil }
+        try await log.append(.status(.init(status: .diagnosing, phase: .runningDiagnostics, progress: 0.2, message: "running \(toRun.count) domain(s)")))
         var diagnostics = Diagnostics()
-        diagnostics.add(try await runDomains(plan.domains, credentials: credentials))
+        diagnostics.add(finished.values.sorted { $0.domain < $1.domain }.map { DomainRun(outcome: $0) })
+        diagnostics.add(try await runDomains(toRun, credentials: credentials))
         try checkCancelled()
         if let extra = try await followUpPlans(plan, credentials: credentials) {
             let second = try await runDomains(extra, credentials: credentials)

@@ -42,6 +42,8 @@ struct SessionRun: Sendable {
     let session: SessionService.LiveSession
     let inventory: EnvironmentInventory
     let logger: Logger
+    /// Set when this daemon took the session over from another: where to continue.
+    var resume: ResumePoint?
 
     var log: SessionLog { session.log }
 
@@ -64,38 +66,54 @@ struct SessionRun: Sendable {
             let finalStatus: SessionStatus = allExpired ? .expired : .completed
             try await log.append(.status(.init(status: finalStatus, phase: .done, progress: 1, message: report.summary)))
             logger.notice("session \(finalStatus.rawValue): \(report.summary)", metadata: [LogKey.messageID: "\(MessageID.sessionFinished)"])
-        } catch let cancelled as Cancelled {
-            let record = await log.record
+        } catch {
+            await ended(by: error)
+        }
+        for reference in credentials.resolved.keys { dependencies.secretScrubber.remove(reference: reference, session: id) }
+        if !(await log.isHandedOver) { dependencies.metrics.sessionFinished(await log.record.status) }
+    }
+
+    /// Records why the run ended early: handed over (not an end: another daemon continues the
+    /// session from its log), cancelled, or an internal error.
+    private func ended(by error: any Error) async {
+        let record = await log.record
+        if await log.isHandedOver {
+            logger.notice("session handed over to another daemon")
+        } else if let cancelled = error as? Cancelled {
             _ = try? await log.append(.status(.init(status: .cancelled, phase: record.phase, progress: record.progress, message: cancelled.reason)))
             logger.notice("session cancelled: \(cancelled.reason)", metadata: [LogKey.messageID: "\(MessageID.sessionFinished)"])
-        } catch {
-            let record = await log.record
+        } else {
             _ = try? await log.append(.status(.init(status: .failed, phase: record.phase, progress: record.progress, message: "internal error: \(error)")))
             logger.error("session failed: \(error)", metadata: [LogKey.messageID: "\(MessageID.sessionFinished)"])
         }
-        for reference in credentials.resolved.keys { dependencies.secretScrubber.remove(reference: reference, session: id) }
-        dependencies.metrics.sessionFinished(await log.record.status)
     }
 
     /// The phases in order; returns the report and whether every domain was lost to expiry.
     private func diagnose(credentials: inout Credentials) async throws -> (DiagnosisReport, allExpired: Bool) {
         var clock = PhaseClock()
-        let plan = try await planPhase()
+        if let report = resume?.report { return (report, false) }  // only the final status was missing
+        let plan: DiagnosisPlan
+        if let stored = resume?.plan {
+            session.plan = stored
+            plan = stored
+        } else {
+            plan = try await planPhase()
+        }
         clock.planned()
         try checkCancelled()
 
-        let approvals = try await approvalPhase(plan)
+        let approvals = if let resume { try await resumedApprovals(plan, at: resume) } else { try await approvalPhase(plan) }
         clock.approvalWait = approvals.waited
         try checkCancelled()
 
-        credentials = try await credentialPhase(plan, approvals: approvals)
+        credentials = try await credentialPhase(plan, approvals: approvals, announceUnavailable: !(resume?.credentialsAnnounced ?? false))
         try checkCancelled()
 
         clock.diagnosticsStarted()
-        let diagnostics = try await diagnosticsPhase(plan, credentials: credentials)
+        let diagnostics = try await diagnosticsPhase(plan, credentials: credentials, finished: resume?.finishedDomains ?? [:])
         clock.diagnosed()
 
-        let report = try await synthesisPhase(diagnostics, clock: clock)
+        let report = try await synthesisPhase(diagnostics, clock: clock, leavingOut: resume?.staleFindingIDs ?? [])
         return (report, diagnostics.allSkippedByExpiry)
     }
 

@@ -4,12 +4,14 @@ import Orchestrator
 extension SessionRun {
     /// Phase 5: ranks probable causes from the stored (redacted) findings — the rules when the
     /// synthesizer fails — and records the report with its timings.
-    func synthesisPhase(_ diagnostics: Diagnostics, clock: PhaseClock) async throws -> DiagnosisReport {
+    ///
+    /// `leavingOut`: findings of a domain run that another daemon did not finish (run again).
+    func synthesisPhase(_ diagnostics: Diagnostics, clock: PhaseClock, leavingOut stale: Set<String> = []) async throws -> DiagnosisReport {
         try await log.append(.status(.init(status: .synthesizing, phase: .synthesizing, progress: 0.92, message: "ranking probable causes")))
         let record = await log.record
         let input = SynthesisInput(
             sessionID: record.id, problem: record.problem, environment: record.environment, context: record.context,
-            findings: try await dependencies.store.findings(sessionID: record.id), domains: diagnostics.outcomes, timings: .init()
+            findings: try await dependencies.store.findings(sessionID: record.id).filter { !stale.contains($0.id) }, domains: diagnostics.outcomes, timings: .init()
         )
         let synthesisStarted = ContinuousClock.now
         var report: DiagnosisReport
