@@ -70,7 +70,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "Runner", dependencies: ["DiagnosisModel", "RunnerProtocol", "Redaction", "Probes"], swiftSettings: strict),
+        .target(
+            name: "Runner",
+            dependencies: [
+                "DiagnosisModel", "RunnerProtocol", "Redaction", "Probes",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
 
         // MARK: daemon side
         .target(name: "Secrets", dependencies: ["DiagnosisModel"], swiftSettings: strict),
@@ -107,6 +116,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOSSL
 import Orchestrator
 import Secrets
 import SessionStore
@@ -48,6 +49,9 @@ public enum DaemonApplication {
             try await sessions.recoverInterrupted()
         }
         let intake = try await initializeIntake(config, store: store, sessions: sessions, scrubber: scrubber, logger: logger)
+        if let intake, let cluster {
+            await intake.setDrainLock(.init(acquire: { await cluster.acquireIntakeDrain() }, release: { await cluster.releaseIntakeDrain() }))
+        }
         await intake?.resumePending()
         let router = makeRouter(
             APIServices(
@@ -140,13 +144,62 @@ public enum DaemonApplication {
             killGrace: config.runners.killGrace, maxFrameBytes: config.runners.maxFrameBytes
         )
         settings.warm = min(config.runners.warm, config.runners.maxConcurrent)
-        let supervisor = RunnerSupervisor(
-            settings: settings,
-            launcher: LocalRunnerLauncher(executable: config.runners.executable ?? LocalRunnerLauncher.defaultExecutable()),
-            logger: logger
-        )
+        if let endpoint = config.runners.endpoint {
+            settings.remote = .init(host: endpoint.host, port: endpoint.port, tls: try runnerEndpointTLS(endpoint))
+        }
+        let launcher: any RunnerLauncher
+        switch config.runners.launcher {
+        case .local:
+            launcher = LocalRunnerLauncher(executable: config.runners.executable ?? LocalRunnerLauncher.defaultExecutable())
+        case .kubernetes:
+            launcher = try kubernetesLauncher(config, logger: logger)
+            // A warm runner would be a Job waiting for work: none.
+            settings.warm = 0
+        }
+        let supervisor = RunnerSupervisor(settings: settings, launcher: launcher, logger: logger)
         try await supervisor.start()
         return supervisor
+    }
+
+    static func runnerEndpointTLS(_ endpoint: DaemonConfig.Runners.Endpoint) throws -> NIOSSLContext {
+        do {
+            var tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(endpoint.certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: endpoint.key, format: .pem))
+            )
+            tls.minimumTLSVersion = .tlsv12
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw ConfigError(source: "config", key: "runners.endpoint.certificate", reason: "cannot load the runner endpoint's certificate and key: \(error)")
+        }
+    }
+
+    /// The Job launcher: the API from the configuration, else the pod's own service account.
+    static func kubernetesLauncher(_ config: DaemonConfig, logger: Logger) throws -> KubernetesRunnerLauncher {
+        guard var settings = config.runners.kubernetes, let endpoint = config.runners.endpoint else {
+            throw ConfigError(source: "config", key: "runners.kubernetes", reason: "launcher kubernetes needs runners.kubernetes and runners.endpoint")
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let directory = KubernetesAPI.serviceAccountDirectory
+        guard let server = settings.apiURL ?? environment["KUBERNETES_SERVICE_HOST"].map({ "https://\($0):\(environment["KUBERNETES_SERVICE_PORT"] ?? "443")" }) else {
+            throw ConfigError(source: "config", key: "runners.kubernetes.api_url", reason: "not running in a cluster (no KUBERNETES_SERVICE_HOST): set api_url, token_file and ca_file")
+        }
+        func read(_ path: String, _ key: String) throws -> String {
+            do {
+                return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw ConfigError(source: "config", key: key, reason: "cannot read \(path)")
+            }
+        }
+        let token = try read(settings.tokenFile, "runners.kubernetes.token_file")
+        if settings.namespace.isEmpty { settings.namespace = try read("\(directory)/namespace", "runners.kubernetes.namespace") }
+        let caFile = settings.caFile ?? (FileManager.default.fileExists(atPath: "\(directory)/ca.crt") ? "\(directory)/ca.crt" : nil)
+        let advertisedHost = endpoint.advertise.dropFirst("tls://".count).split(separator: ":").first.map(String.init)
+        return KubernetesRunnerLauncher(
+            api: KubernetesAPI(server: server, token: token, caFile: caFile), settings: settings, endpoint: endpoint.advertise,
+            caPEM: try read(endpoint.caFile, "runners.endpoint.ca_file"), serverName: endpoint.serverName ?? advertisedHost,
+            deadline: config.runners.deadline, logger: logger
+        )
     }
 
     /// The secret broker and the API's identities; tokens are read now, once.
@@ -231,6 +284,8 @@ public enum DaemonApplication {
         settings.heartbeatInterval = options.heartbeatInterval
         settings.maxOpenSessions = config.server.maxOpenSessions
         settings.maxOpenSessionsPerIdentity = config.server.maxOpenSessionsPerIdentity
+        settings.startsPerMinute = config.server.diagnoseRatePerMinute
+        settings.startsPerMinuteTotal = config.server.diagnoseRatePerMinuteTotal
         return settings
     }
 

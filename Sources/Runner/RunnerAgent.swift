@@ -27,13 +27,15 @@ public enum RunnerAgent {
         // A warm runner is started before its job exists: no domain yet (the job names it).
         let domain = environment[RunnerEnvironment.domain].flatMap(Domain.init(rawValue:))
         let maxFrame = environment[RunnerEnvironment.maxFrameBytes].flatMap(Int.init) ?? defaultMaxFrameBytes
+        let caPEM = environment[RunnerEnvironment.caPEM]
+        let serverName = environment[RunnerEnvironment.serverName]
         // Tools must not see how this runner reached the daemon.
         for name in RunnerEnvironment.all { unsetenv(name) }
         installTerminationHandler()
 
         let connection: RunnerConnection
         do {
-            connection = try RunnerConnection(path: socketPath, maxFrameBytes: maxFrame)
+            connection = try RunnerConnection(endpoint: socketPath, caPEM: caPEM, serverName: serverName, maxFrameBytes: maxFrame)
             connection.startReading()
             try connection.send(.hello(Hello(runnerID: runnerID, token: token, domain: domain, pid: getpid(), version: ProductInfo.version)))
         } catch {

@@ -2,11 +2,11 @@ import Foundation
 import RunnerProtocol
 import Synchronization
 
-/// The runner's side of the Unix socket to the daemon: framed writes under a lock, and a reader
+/// The runner's side of its connection to the daemon: framed writes under a lock, and a reader
 /// thread that decodes frames into an async stream. Blocking I/O on purpose: a runner is one
 /// short-lived connection and should start fast and stay small.
 final class RunnerConnection: Sendable {
-    let fd: Int32
+    private let link: any RunnerLink
     private let writeLock = Mutex<Void>(())
     let maxFrameBytes: Int
 
@@ -14,41 +14,30 @@ final class RunnerConnection: Sendable {
     let incoming: AsyncThrowingStream<RunnerMessage, any Error>
     private let continuation: AsyncThrowingStream<RunnerMessage, any Error>.Continuation
 
-    init(path: String, maxFrameBytes: Int = defaultMaxFrameBytes) throws {
+    /// Connects to `endpoint`: a Unix socket path, or `tls://HOST:PORT` with the daemon's CA
+    /// (PEM) to pin.
+    init(endpoint: String, caPEM: String?, serverName: String?, maxFrameBytes: Int = defaultMaxFrameBytes) throws {
         self.maxFrameBytes = maxFrameBytes
-        // CLOEXEC: tool subprocesses must never inherit the daemon connection.
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw RunnerFailure("socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw RunnerFailure("socket path too long") }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+        switch try RunnerEndpoint(endpoint) {
+        case .unix(let path):
+            link = try UnixLink(path: path)
+        case .tls(let host, let port):
+            guard let caPEM, !caPEM.isEmpty else { throw RunnerFailure("a tls:// endpoint needs the daemon's CA (\(RunnerEnvironment.caPEM))") }
+            link = try TLSLink(host: host, port: port, caPEM: caPEM, serverName: serverName)
         }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
-            let reason = String(cString: strerror(errno))
-            Glibc.close(fd)
-            throw RunnerFailure("connect \(path): \(reason)")
-        }
-        self.fd = fd
         (incoming, continuation) = AsyncThrowingStream.makeStream()
     }
 
     /// Starts the reader thread.
     func startReading() {
-        let fd = self.fd
+        let link = self.link
         let continuation = self.continuation
         let max = maxFrameBytes
         Thread.detachNewThread {
             var decoder = FrameDecoder(maxFrameBytes: max)
             var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
-                let count = recv(fd, &buffer, buffer.count, 0)
-                if count < 0, errno == EINTR { continue }
+                let count = (try? link.receive(into: &buffer)) ?? 0
                 if count <= 0 {
                     do {
                         try decoder.finish()
@@ -71,26 +60,13 @@ final class RunnerConnection: Sendable {
         }
     }
 
-    /// Sends one message. Never raises SIGPIPE (MSG_NOSIGNAL).
+    /// Sends one message.
     func send(_ message: RunnerMessage) throws {
         let frame = try MessageCodec.frame(message, maxFrameBytes: maxFrameBytes)
-        try writeLock.withLock { _ in
-            var offset = 0
-            while offset < frame.count {
-                let sent = frame.withUnsafeBytes { buffer in
-                    Glibc.send(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset, Int32(MSG_NOSIGNAL))
-                }
-                if sent < 0, errno == EINTR { continue }
-                guard sent > 0 else { throw RunnerFailure("send: \(String(cString: strerror(errno)))") }
-                offset += sent
-            }
-        }
+        try writeLock.withLock { _ in try link.send(frame) }
     }
 
-    func close() {
-        shutdown(fd, Int32(SHUT_RDWR))
-        Glibc.close(fd)
-    }
+    func close() { link.close() }
 }
 
 struct RunnerFailure: Error, CustomStringConvertible {

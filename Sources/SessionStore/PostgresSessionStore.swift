@@ -438,6 +438,19 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
         return count
     }
 
+    public func startedCount(since date: Date, requester: String?) async throws -> Int {
+        var bindings = PostgresBindings()
+        bindings.append(Int64((date.timeIntervalSince1970 * 1_000_000).rounded()))
+        var sql = "SELECT count(*) FROM sessions WHERE created_us >= $1"
+        if let requester {
+            bindings.append(requester)
+            sql += " AND record::json->>'requester' = $2"
+        }
+        var count = 0
+        for try await value in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).decode(Int.self) { count = value }
+        return count
+    }
+
     public func submit(_ command: SessionCommand) async throws -> Int64 {
         let logger = self.logger
         return try await client.withTransaction(logger: logger) { connection in

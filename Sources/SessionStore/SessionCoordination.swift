@@ -21,6 +21,8 @@ public protocol SessionCoordination: Sendable {
     func orphanedSessions() async throws -> [SessionRecord]
     /// Unfinished sessions of `requester` (nil: of anyone), across every daemon.
     func unfinishedCount(requester: String?) async throws -> Int
+    /// Sessions `requester` (nil: anyone) started since `date`, on any daemon (rate limits).
+    func startedCount(since date: Date, requester: String?) async throws -> Int
 
     func submit(_ command: SessionCommand) async throws -> Int64
     /// Commands not yet answered for any of `sessionIDs`, oldest first.

@@ -14,14 +14,17 @@ import Testing
         let directory: TemporaryDirectory
         let config: String
         private(set) var daemons: [DaemonProcess] = []
+        static let intakeToken = "am-token-\(UUID().uuidString)"
 
-        init(lease: String = "2s", slowCheckSeconds: Int = 0) throws {
+        init(lease: String = "2s", slowCheckSeconds: Int = 0, server: String = "{}") throws {
             postgres = try PostgresServer()
             try postgres.psql("CREATE DATABASE sre OWNER app")
             directory = try TestEnvironment.makeTemporaryDirectory("cluster")
             let password = try directory.write("store.password", postgres.appPassword + "\n", mode: 0o600)
             let approver = try directory.write("alice.token", SessionAPITests.approverToken, mode: 0o600)
+            let intakeToken = try directory.write("intake.token", Self.intakeToken, mode: 0o600)
             config = """
+                server: \(server)
                 approval: {timeout: 10m}
                 secrets: {allow_env_refs: true}
                 storage:
@@ -30,6 +33,11 @@ import Testing
                 auth:
                   approvers: [{name: alice, token: "file://\(approver)"}]
                   unix_socket_approver_group: sre-test-approvers-none
+                intake:
+                  alertmanager:
+                    tokens: ["file://\(intakeToken)"]
+                    routes:
+                      - {name: checkout, match: {team: checkout}, environment: prod, context_labels: [service, alertname]}
                 environments:
                   prod:
                     checks:
@@ -176,5 +184,58 @@ import Testing
         let domains = try ApprovalTests.domains(c, second)
         #expect(domains["database"]?["outcome"] as? String == "ok")
         #expect(domains["cloud"]?["outcome"] as? String == "ok")
+    }
+
+    @Test func rateLimitsHoldAcrossDaemons() throws {
+        let cluster = try Cluster(server: "{diagnose_rate_per_minute: 2}")
+        defer { cluster.cleanUp() }
+        let daemons = try cluster.start(2)
+        let (a, b) = (daemons[0], daemons[1])
+        for _ in 0..<2 {
+            #expect(try a.post("/diagnose", ["problem": "checkout errors", "environment": "prod"]).status == 202)
+        }
+        let third = try b.post("/diagnose", ["problem": "checkout errors", "environment": "prod"])
+        #expect(third.status == 429, "B counts A's sessions: \(third.text)")
+        #expect(third.headers["retry-after"] != nil || third.headers["Retry-After"] != nil)
+    }
+
+    /// Alertmanager may post to any daemon: one daemon drains at a time (one session per group,
+    /// however the notifications are spread), and a repeat that reaches another daemon joins the
+    /// running session through its owner.
+    @Test func alertsJoinTheirSessionWhicheverDaemonTheyReach() throws {
+        let cluster = try Cluster()
+        defer { cluster.cleanUp() }
+        let daemons = try cluster.start(2)
+        let (a, b) = (daemons[0], daemons[1])
+        let headers = ["Authorization": "Bearer \(Cluster.intakeToken)", "Content-Type": "application/json"]
+        @Sendable func post(_ daemon: DaemonProcess, _ groupKey: String) throws -> Int {
+            let body = try JSONSerialization.data(withJSONObject: AlertIntakeTests.payload(groupKey))
+            return try TestHTTPClient.request(daemon.target, "POST", "/webhooks/alertmanager", headers: headers, body: body).status
+        }
+        func outcomes(_ groupKey: String) throws -> [(kind: String, session: String?)] {
+            try AlertIntakeTests.intake(a).filter { ($0["group_key"] as? String) == groupKey }.map(AlertIntakeTests.outcome)
+        }
+
+        // Started on A (which runs the session, waiting for approval), repeated at B.
+        #expect(try post(a, "{}:{alertname=\"Burst\",g=\"1\"}") == 200)
+        var first: [(kind: String, session: String?)] = []
+        #expect(try TestEnvironment.waitUntil(timeout: 15) { first = try outcomes("{}:{alertname=\"Burst\",g=\"1\"}"); return first.first?.kind == "started" })
+        let session = try #require(first.first?.session)
+        #expect(try post(b, "{}:{alertname=\"Burst\",g=\"1\"}") == 200)
+        #expect(try TestEnvironment.waitUntil(timeout: 15) { try outcomes("{}:{alertname=\"Burst\",g=\"1\"}").contains { $0.kind == "added" && $0.session == session } })
+        #expect(try TestEnvironment.waitUntil(timeout: 10) { try Self.events(cluster, session).contains { $0["type"] as? String == "alerts" } }, "the owner appended B's alerts")
+
+        // A new group posted to both at once: one session.
+        let group = "{}:{alertname=\"Burst\",g=\"2\"}"
+        let statuses = Mutex<[Int]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            let status = (try? post(index == 0 ? a : b, group)) ?? 0
+            statuses.withLock { $0.append(status) }
+        }
+        #expect(statuses.withLock { $0 } == [200, 200])
+        var both: [(kind: String, session: String?)] = []
+        #expect(try TestEnvironment.waitUntil(timeout: 15) { both = try outcomes(group); return both.count == 2 && both.allSatisfy { !$0.kind.isEmpty } })
+        #expect(both.filter { $0.kind == "started" }.count == 1, "\(both)")
+        #expect(Set(both.compactMap(\.session)).count == 1, "\(both)")
     }
 }

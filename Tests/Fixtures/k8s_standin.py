@@ -4,13 +4,22 @@
 endpoints, nodes, events, persistentvolumeclaims and jobs in real Kubernetes JSON shape, plus
 pods/log. Bearer-token auth; a namespace named "forbidden" answers 403.
 
+It also accepts batch/v1 Jobs (create, get, delete) and — standing in for the kubelet — runs each
+Job's one container as a local process: the pod template's command, args and env (and nothing of
+this process's environment but PATH). Job status follows the process: active, then succeeded or
+failed; delete kills the process group and removes the Job. Created Jobs are appended to
+REQUEST_LOG.jobs as JSON lines, exactly as received.
+
 usage: k8s_standin.py SCENARIO PORT_FILE TOKEN REQUEST_LOG CERT KEY     SCENARIO: broken | oom | healthy
 Served over HTTPS (kubectl sends bearer tokens only over TLS).
 """
 import json
-import ssl
 import os
+import signal
+import ssl
+import subprocess
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -154,6 +163,28 @@ def resource_list(group_version, resources):
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}
 
 
+JOBS = {}  # (namespace, name) -> {"job": object, "process": Popen}
+JOBS_LOCK = threading.Lock()
+
+
+def job_status(entry):
+    code = entry["process"].poll()
+    if code is None:
+        return {"active": 1, "startTime": NOW}
+    if code == 0:
+        return {"succeeded": 1, "startTime": NOW, "completionTime": NOW, "conditions": [{"type": "Complete", "status": "True"}]}
+    return {"failed": 1, "startTime": NOW, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}
+
+
+def run_pod(job):
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    for variable in container.get("env", []):
+        env[variable["name"]] = variable.get("value", "")
+    return subprocess.Popen(container["command"] + container.get("args", []), env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=open(request_log + ".pods", "a"), start_new_session=True)
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -176,6 +207,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.status(401, "Unauthorized", "Unauthorized")
         url = urlparse(self.path)
         parts = [p for p in url.path.split("/") if p]
+        if len(parts) == 7 and parts[:3] == ["apis", "batch", "v1"] and parts[5] == "jobs":
+            with JOBS_LOCK:
+                entry = JOBS.get((parts[4], parts[6]))
+                if entry is None:
+                    return self.status(404, "NotFound", f'jobs.batch "{parts[6]}" not found')
+                return self.send(200, dict(entry["job"], status=job_status(entry)))
         if parts == ["version"]:
             return self.send(200, {"major": "1", "minor": "29", "gitVersion": "v1.29.0-sre-standin", "platform": "linux/amd64"})
         if parts == ["api"]:
@@ -215,10 +252,63 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, {"kind": "NodeList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": nodes})
         return self.status(404, "NotFound", "the server could not find the requested resource")
 
-    def do_POST(self):
-        self.status(405, "MethodNotAllowed", "this stand-in is read-only")
+    def jobs_path(self):
+        """(namespace, name or None) for /apis/batch/v1/namespaces/NS/jobs[/NAME], else None."""
+        parts = [p for p in urlparse(self.path).path.split("/") if p]
+        if len(parts) in (6, 7) and parts[:3] == ["apis", "batch", "v1"] and parts[3] == "namespaces" and parts[5] == "jobs":
+            return parts[4], (parts[6] if len(parts) == 7 else None)
+        return None
 
-    do_PUT = do_PATCH = do_DELETE = do_POST
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+        with open(request_log, "a") as log:
+            log.write(json.dumps({"method": "POST", "path": self.path}) + "\n")
+        if self.headers.get("Authorization") != "Bearer " + token:
+            return self.status(401, "Unauthorized", "Unauthorized")
+        target = self.jobs_path()
+        if target is None or target[1] is not None:
+            return self.status(405, "MethodNotAllowed", "this stand-in creates Jobs only")
+        try:
+            job = json.loads(body)
+            name = job["metadata"]["name"]
+        except (ValueError, KeyError) as error:
+            return self.status(400, "BadRequest", f"invalid Job: {error}")
+        if job.get("apiVersion") != "batch/v1" or job.get("kind") != "Job":
+            return self.status(400, "BadRequest", "expected a batch/v1 Job")
+        with open(request_log + ".jobs", "a") as log:
+            log.write(json.dumps(job) + "\n")
+        with JOBS_LOCK:
+            if (target[0], name) in JOBS:
+                return self.status(409, "AlreadyExists", f'jobs.batch "{name}" already exists')
+            job["metadata"]["namespace"] = target[0]
+            job["metadata"]["uid"] = f"uid-{name}"
+            JOBS[(target[0], name)] = {"job": job, "process": run_pod(job)}
+        return self.send(201, job)
+
+    def do_DELETE(self):
+        with open(request_log, "a") as log:
+            log.write(json.dumps({"method": "DELETE", "path": self.path}) + "\n")
+        if self.headers.get("Authorization") != "Bearer " + token:
+            return self.status(401, "Unauthorized", "Unauthorized")
+        target = self.jobs_path()
+        if target is None or target[1] is None:
+            return self.status(405, "MethodNotAllowed", "this stand-in deletes Jobs only")
+        with JOBS_LOCK:
+            entry = JOBS.pop(target, None)
+        if entry is None:
+            return self.status(404, "NotFound", f'jobs.batch "{target[1]}" not found')
+        if entry["process"].poll() is None:
+            try:
+                os.killpg(entry["process"].pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        entry["process"].wait()
+        return self.send(200, {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": target[1], "group": "batch", "kind": "jobs"}})
+
+    def do_PUT(self):
+        self.status(405, "MethodNotAllowed", "this stand-in does not update")
+
+    do_PATCH = do_PUT
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

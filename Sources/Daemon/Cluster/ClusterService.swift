@@ -46,6 +46,16 @@ public actor ClusterService: Service {
         }
     }
 
+    /// The alert intake's drain: a lease of its own, so one daemon drains at a time and a daemon
+    /// that dies mid-drain blocks nobody for longer than the lease.
+    static let intakeDrainLease = "intake-drain"
+
+    func acquireIntakeDrain() async -> Bool {
+        (try? await coordination.acquireLease(sessionID: Self.intakeDrainLease, owner: owner, duration: max(lease, .seconds(30)))) ?? false
+    }
+
+    func releaseIntakeDrain() async { await release(Self.intakeDrainLease) }
+
     // MARK: Commands for another daemon's session
 
     /// Posts `command` for the session's owner and waits for the answer; nil when none came

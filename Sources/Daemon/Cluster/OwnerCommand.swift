@@ -8,11 +8,14 @@ import SessionStore
 enum OwnerCommand: Codable, Sendable, Equatable {
     case decide(ApprovalDecisionRequest, by: RemoteIdentity)
     case cancel(by: RemoteIdentity)
+    /// Alerts of the session's group that arrived at another daemon's webhook.
+    case alerts(SessionEvent.AlertsUpdate)
 
     var kind: String {
         switch self {
         case .decide: "decide"
         case .cancel: "cancel"
+        case .alerts: "alerts"
         }
     }
 
@@ -51,6 +54,7 @@ struct RemoteIdentity: Codable, Sendable, Equatable {
 struct OwnerAnswer: Codable, Sendable, Equatable {
     var decision: ApprovalDecision?
     var record: SessionRecord?
+    var appended: Bool?
     var error: Refusal?
 
     struct Refusal: Codable, Sendable, Equatable {
@@ -58,9 +62,10 @@ struct OwnerAnswer: Codable, Sendable, Equatable {
         var message: String
     }
 
-    init(decision: ApprovalDecision? = nil, record: SessionRecord? = nil, error: SessionError? = nil) {
+    init(decision: ApprovalDecision? = nil, record: SessionRecord? = nil, appended: Bool? = nil, error: SessionError? = nil) {
         self.decision = decision
         self.record = record
+        self.appended = appended
         self.error = error.map(Self.refusal)
     }
 

@@ -11,6 +11,8 @@ public enum ConfigLoader {
         "server.max_open_sessions", "server.max_open_sessions_per_identity", "server.max_connections",
         "server.idle_timeout", "server.header_timeout", "server.body_timeout",
         "runners.max_concurrent", "runners.deadline", "runners.kill_grace", "runners.executable", "runners.warm",
+        // In a cluster the runner endpoint is the pod's own address (the downward API's POD_IP).
+        "runners.endpoint.advertise", "runners.endpoint.server_name",
         "approval.timeout",
         "storage.state_directory", "storage.runtime_directory", "storage.retention_days", "storage.backend",
         "logging.level", "logging.target",
@@ -112,6 +114,18 @@ public enum ConfigLoader {
             config.runners.executable = try runners.string("executable") ?? config.runners.executable
             config.runners.maxFrameBytes = try runners.int("max_frame_bytes", in: 4096...(64 << 20)) ?? config.runners.maxFrameBytes
             config.runners.warm = try runners.int("warm", in: 0...64) ?? config.runners.warm
+            let launcher = try runners.string("launcher", oneOf: ["local", "kubernetes"]) ?? "local"
+            config.runners.launcher = DaemonConfig.Runners.Launcher(rawValue: launcher) ?? .local
+            if let endpoint = try runners.mapping("endpoint") {
+                config.runners.endpoint = try runnerEndpoint(endpoint)
+            }
+            if let kubernetes = try runners.mapping("kubernetes") {
+                config.runners.kubernetes = try kubernetesRunners(kubernetes)
+            }
+            if config.runners.launcher == .kubernetes {
+                guard config.runners.kubernetes != nil else { throw runners.error("kubernetes", "launcher kubernetes needs runners.kubernetes (at least image)") }
+                guard config.runners.endpoint != nil else { throw runners.error("endpoint", "launcher kubernetes needs runners.endpoint: where the runner Jobs connect back (TLS)") }
+            }
             try runners.finish()
         }
 
@@ -318,6 +332,51 @@ public enum ConfigLoader {
             result.append(.init(name: name, token: token))
         }
         return result
+    }
+
+    static func runnerEndpoint(_ reader: ConfigReader) throws(ConfigError) -> DaemonConfig.Runners.Endpoint {
+        var endpoint = DaemonConfig.Runners.Endpoint()
+        if let listen = try reader.string("listen") {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
+                throw reader.error("listen", "expected HOST:PORT, e.g. 0.0.0.0:32101")
+            }
+            endpoint.host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            endpoint.port = port
+        }
+        guard let advertise = try reader.string("advertise"), advertise.hasPrefix("tls://"), advertise.count > 6 else {
+            throw reader.error("advertise", "expected tls://HOST:PORT: the address runners dial (e.g. the daemon's Service)")
+        }
+        endpoint.advertise = advertise
+        for (key, path) in [("certificate", \DaemonConfig.Runners.Endpoint.certificate), ("key", \.key), ("ca_file", \.caFile)] {
+            guard let file = try reader.string(key), file.hasPrefix("/") else { throw reader.error(key, "expected an absolute path to a PEM file") }
+            endpoint[keyPath: path] = file
+        }
+        endpoint.serverName = try reader.string("server_name")
+        try reader.finish()
+        return endpoint
+    }
+
+    static func kubernetesRunners(_ reader: ConfigReader) throws(ConfigError) -> DaemonConfig.Runners.Kubernetes {
+        var settings = DaemonConfig.Runners.Kubernetes()
+        if let url = try reader.string("api_url") {
+            guard url.hasPrefix("https://") else { throw reader.error("api_url", "expected https://HOST:PORT of the API server") }
+            settings.apiURL = url
+        }
+        settings.tokenFile = try reader.string("token_file") ?? settings.tokenFile
+        settings.caFile = try reader.string("ca_file")
+        settings.namespace = try reader.string("namespace") ?? ""
+        guard let image = try reader.string("image"), !image.isEmpty else { throw reader.error("image", "the runner image is required, e.g. registry.internal/sre-diagnose:0.1.0") }
+        settings.image = image
+        if let command = try reader.strings("command") {
+            guard !command.isEmpty else { throw reader.error("command", "expected the runner's path in the image") }
+            settings.command = command
+        }
+        settings.serviceAccount = try reader.string("service_account")
+        settings.cpu = try reader.string("cpu") ?? settings.cpu
+        settings.memory = try reader.string("memory") ?? settings.memory
+        settings.ttlAfterFinished = try reader.duration("ttl_after_finished", in: .seconds(0)...(.seconds(86400 * 7))) ?? settings.ttlAfterFinished
+        try reader.finish()
+        return settings
     }
 
     static func reference(_ reader: ConfigReader, _ key: String) throws(ConfigError) -> CredentialReference? {

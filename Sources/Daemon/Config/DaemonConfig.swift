@@ -58,6 +58,44 @@ public struct DaemonConfig: Sendable {
         /// Runners kept started and authenticated, waiting for a job (0 disables); counted in
         /// `max_concurrent`.
         public var warm = 2
+        public var launcher: Launcher = .local
+        /// Where runners started elsewhere connect back; the kubernetes launcher needs it.
+        public var endpoint: Endpoint?
+        public var kubernetes: Kubernetes?
+
+        /// How runners start: processes on this host, or Kubernetes Jobs near their targets.
+        public enum Launcher: String, Sendable { case local, kubernetes }
+
+        /// `runners.endpoint`: TCP with TLS for runners that are not on this host.
+        public struct Endpoint: Sendable {
+            public var host = "0.0.0.0"
+            public var port = 32101
+            /// What runners dial, `tls://HOST:PORT` (a Service name in a cluster).
+            public var advertise = ""
+            public var certificate = ""
+            public var key = ""
+            /// The CA that signed `certificate`: handed to runners, which trust nothing else.
+            public var caFile = ""
+            /// The name runners check in the certificate (default: the advertised host).
+            public var serverName: String?
+        }
+
+        /// `runners.kubernetes`: where and how the runner Jobs run.
+        public struct Kubernetes: Sendable {
+            /// nil: the in-cluster API (`KUBERNETES_SERVICE_HOST`/`_PORT`).
+            public var apiURL: String?
+            /// The service account token and the cluster CA; defaults: the pod's own.
+            public var tokenFile = "\(KubernetesAPI.serviceAccountDirectory)/token"
+            public var caFile: String?
+            /// Empty: the daemon pod's own namespace.
+            public var namespace = ""
+            public var image = ""
+            public var command = ["/usr/bin/sre-diagnose-runner"]
+            public var serviceAccount: String?
+            public var cpu = "250m"
+            public var memory = "256Mi"
+            public var ttlAfterFinished: Duration = .seconds(300)
+        }
     }
 
     public struct Approval: Sendable {

@@ -97,6 +97,17 @@ public actor AlertIntakeService {
         try await store.recentIntake(limit: limit)
     }
 
+    /// With several daemons on one store, one drains at a time (whichever stored the
+    /// notification, or the next to try): groups and limits are decided in one place.
+    var drainLock: DrainLock?
+
+    struct DrainLock: Sendable {
+        let acquire: @Sendable () async -> Bool
+        let release: @Sendable () async -> Void
+    }
+
+    func setDrainLock(_ lock: DrainLock) { drainLock = lock }
+
     private func drain() async {
         guard !draining else {
             drainAgain = true
@@ -104,6 +115,21 @@ public actor AlertIntakeService {
         }
         draining = true
         defer { draining = false }
+        if let drainLock {
+            // Another daemon is draining: it reads the store again before it stops, but this
+            // notification may have come after its last read — so wait for the lock and drain.
+            var waited = 0
+            while !(await drainLock.acquire()) {
+                waited += 1
+                if waited > 600 { return }  // a minute: it lapses and the next notification retries
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        await drainLoop()
+        await drainLock?.release()
+    }
+
+    private func drainLoop() async {
         while true {
             drainAgain = false
             let pending: [(record: IntakeRecord, payload: Data)]

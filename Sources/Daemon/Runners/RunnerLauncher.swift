@@ -18,9 +18,12 @@ public struct RunnerLaunchRequest: Sendable {
 public enum RunnerExit: Sendable, Equatable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
+    /// It never ran: the launcher could not start it (a Kubernetes API refusal, say).
+    case failedToStart(String)
 
     public var description: String {
         switch self {
+        case .failedToStart(let reason): "could not be started (\(reason))"
         case .exited(let code): "exited with status \(code)"
         case .signaled(let signal): "killed by signal \(signal)\(signal == SIGKILL ? " (SIGKILL)" : signal == SIGSEGV ? " (SIGSEGV)" : signal == SIGTERM ? " (SIGTERM)" : "")"
         }
@@ -33,6 +36,13 @@ public protocol LaunchedRunner: Sendable {
     /// cannot know it (a remote runner authenticates otherwise).
     var expectedPeerPID: Int32? { get }
     func signal(_ signal: Int32)
+    /// The job was cancelled (the cancel frame is on its way): a launcher whose runners live in
+    /// something of their own (a Kubernetes Job) removes it now.
+    func cancelled()
+}
+
+extension LaunchedRunner {
+    public func cancelled() {}
 }
 
 /// Starts runner processes. The local launcher uses `Foundation.Process`; a Kubernetes-Job

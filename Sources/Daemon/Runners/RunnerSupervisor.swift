@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import RunnerProtocol
 import Systemd
 
@@ -35,6 +36,20 @@ public actor RunnerSupervisor {
         public var maxFrameBytes: Int
         /// Warm runners kept ready (0: none); they count in `maxConcurrent`.
         public var warm = 0
+        /// TCP with TLS for runners started elsewhere (Kubernetes Jobs); nil: the Unix socket only.
+        public var remote: RemoteEndpoint?
+
+        public struct RemoteEndpoint: Sendable {
+            public var host: String
+            public var port: Int
+            public var tls: NIOSSLContext
+
+            public init(host: String, port: Int, tls: NIOSSLContext) {
+                self.host = host
+                self.port = port
+                self.tls = tls
+            }
+        }
 
         public init(socketPath: String, maxConcurrent: Int, killGrace: Duration, maxFrameBytes: Int) {
             self.socketPath = socketPath
@@ -67,6 +82,9 @@ public actor RunnerSupervisor {
     private var spawnsByToken: [String: Spawn] = [:]
     private var tokens = RunnerTokens()
     private var serverChannel: (any Channel)?
+    private var remoteChannel: (any Channel)?
+    /// The remote endpoint's port once bound (tests bind port 0).
+    public private(set) var remotePort: Int?
     private var counter = 0
     private var spawnCount = 0
     private var failureCount = 0
@@ -127,6 +145,39 @@ public actor RunnerSupervisor {
             }
         }
         logger.info("runner socket at \(settings.socketPath)")
+        if let remote = settings.remote { try await listenRemote(remote) }
+    }
+
+    /// The runner endpoint for runners that are not on this host: TLS with the daemon's
+    /// certificate; they authenticate with their one-time token (no peer pid to check).
+    private func listenRemote(_ remote: Settings.RemoteEndpoint) async throws {
+        let maxFrame = settings.maxFrameBytes
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: remote.host, port: remote.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: remote.tls))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        remoteChannel = channel.channel
+        remotePort = channel.channel.localAddress?.port
+        let logger = self.logger
+        Task {
+            await withDiscardingTaskGroup { group in
+                do {
+                    try await channel.executeThenClose { inbound in
+                        for try await connection in inbound {
+                            group.addTask { await self.serve(connection, maxFrameBytes: maxFrame, local: false) }
+                        }
+                    }
+                } catch {
+                    logger.debug("runner endpoint closed: \(error)")
+                }
+            }
+        }
+        logger.info("runner endpoint (TLS) at \(remote.host):\(remotePort ?? remote.port)")
     }
 
     /// Closes the runner socket and cancels every runner (daemon shutdown).
@@ -134,6 +185,8 @@ public actor RunnerSupervisor {
         for spawn in spawnsByToken.values { spawn.signals.yield(.cancel(reason)) }
         let channel = serverChannel
         serverChannel = nil
+        try? await remoteChannel?.close()
+        remoteChannel = nil
         for runner in warmPool { runner.retire() }
         warmPool.removeAll()
         try? await channel?.close()
@@ -242,6 +295,8 @@ public actor RunnerSupervisor {
     private func ended(_ result: RunnerResult) async {
         await slots.release()
         if case .failed = result { failureCount += 1 }
+        // A freed slot may make room for the warm pool to refill.
+        await fillPool()
     }
 
     private func runInSlot(
@@ -350,6 +405,7 @@ public actor RunnerSupervisor {
                 escalation = Task {
                     if let cancelReason {
                         spawn.outboundContinuation.yield(.cancel(Cancel(reason: cancelReason)))
+                        launched.cancelled()
                         try await Task.sleep(for: grace)
                     }
                     launched.signal(SIGTERM)
@@ -404,8 +460,9 @@ public actor RunnerSupervisor {
     }
 
     /// Serves one runner connection: hello → job → relay until the stream ends.
-    private nonisolated func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, maxFrameBytes: Int) async {
-        let peer = await connection.channel.peerCredentials()
+    /// `local`: the Unix socket, where the peer's pid is known (`SO_PEERCRED`).
+    private nonisolated func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, maxFrameBytes: Int, local: Bool = true) async {
+        let peer = local ? await connection.channel.peerCredentials() : nil
         let logger = self.logger
         try? await connection.executeThenClose { inbound, outbound in
             var reader = FrameReader(inbound: inbound.makeAsyncIterator(), decoder: FrameDecoder(maxFrameBytes: maxFrameBytes))

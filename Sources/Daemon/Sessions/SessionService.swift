@@ -20,6 +20,10 @@ public actor SessionService {
         /// Unfinished sessions at most, in total and per person.
         public var maxOpenSessions = 100
         public var maxOpenSessionsPerIdentity = 10
+        /// Sessions started per minute, per person and in total — across daemons when they share
+        /// a store (each daemon's HTTP layer also limits its own).
+        public var startsPerMinute = 30
+        public var startsPerMinuteTotal = 120
 
         public init(environments: [String: EnvironmentInventory], approvalTimeout: Duration, runnerDeadline: Duration) {
             self.environments = environments
@@ -232,6 +236,18 @@ public actor SessionService {
         return record
     }
 
+    /// The per-minute limits on people's requests across every daemon sharing the store (each
+    /// daemon's HTTP layer limits its own share too; alert intake has its own limit).
+    public func admitStart(by requester: Identity) async throws {
+        guard let cluster else { return }
+        let minuteAgo = Date().addingTimeInterval(-60)
+        let own = try await cluster.coordination.startedCount(since: minuteAgo, requester: requester.name)
+        let all = try await cluster.coordination.startedCount(since: minuteAgo, requester: nil)
+        if own >= settings.startsPerMinute || all >= settings.startsPerMinuteTotal {
+            throw SessionError.rateLimited(retryAfterSeconds: 60)
+        }
+    }
+
     // MARK: Reading
 
     func liveSession(_ id: String) -> LiveSession? { live[id] }
@@ -440,6 +456,8 @@ public actor SessionService {
                 return OwnerAnswer(decision: try await decide(id: sessionID, request, by: approver.identity))
             case .cancel(let identity):
                 return OwnerAnswer(record: try await cancel(id: sessionID, by: identity.identity))
+            case .alerts(let update):
+                return OwnerAnswer(appended: await appendAlerts(id: sessionID, update))
             }
         } catch let error as SessionError {
             return OwnerAnswer(error: error)
@@ -515,6 +533,10 @@ public actor SessionService {
     private func appendLate(id: String, _ body: SessionEvent.Body) async throws -> Bool {
         if let session = live[id], (try? await session.log.append(body)) != nil { return true }
         guard var record = try await store.session(id: id) else { return false }
+        if !record.status.isTerminal, let cluster, case .alerts(let update) = body {
+            // Running on another daemon: its owner appends (it numbers the session's events).
+            return (try? await ask(cluster, .alerts(update), id: id))?.appended ?? false
+        }
         guard record.status.isTerminal else { return false }
         record.lastSequence += 1
         let event = SessionEvent(sessionID: id, sequence: record.lastSequence, at: Date(), body: body)

@@ -38,7 +38,10 @@ struct SessionsHarness {
         if let retryAfter = await totalRateLimiter.take("all") {
             throw SessionError.rateLimited(retryAfterSeconds: retryAfter).apiError
         }
-        let record = try await serviceCall { try await service.start(body, requester: identity) }
+        let record = try await serviceCall {
+            try await service.admitStart(by: identity)
+            return try await service.start(body, requester: identity)
+        }
         var response = try JSONResponse.make(DiagnoseAccepted(sessionID: record.id, status: .analyzing, message: "Diagnosis started"), status: .accepted)
         response.headers[.location] = "/status/\(record.id)"
         return response

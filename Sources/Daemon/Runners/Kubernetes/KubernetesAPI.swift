@@ -1,0 +1,112 @@
+import DiagnosisModel
+import Foundation
+
+/// The few Kubernetes API calls the Job launcher makes (create, read and delete a Job), through
+/// curl: the API server's CA is the cluster's own, which curl takes as a file, and the bearer
+/// token reaches curl in its config on stdin — never in argv.
+struct KubernetesAPI: Sendable {
+    /// `https://HOST:PORT` of the API server.
+    let server: String
+    let token: String
+    /// The cluster CA (PEM file); nil: the system's roots.
+    let caFile: String?
+    var timeout: Duration = .seconds(10)
+
+    struct Failure: Error, CustomStringConvertible {
+        let status: Int?
+        let message: String
+        var description: String { status.map { "Kubernetes API \($0): \(message)" } ?? "Kubernetes API: \(message)" }
+    }
+
+    /// The service account a pod runs as, when the daemon runs in a cluster.
+    static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+    func createJob(_ job: KubernetesJob) async throws {
+        _ = try await call("POST", "/apis/batch/v1/namespaces/\(job.metadata.namespace)/jobs", body: String(decoding: try JSONEncoder().encode(job), as: UTF8.self))
+    }
+
+    /// The Job, or nil when it does not exist (deleted, or cleaned up after finishing).
+    func job(_ name: String, namespace: String) async throws -> JSONValue? {
+        do {
+            return try await call("GET", "/apis/batch/v1/namespaces/\(namespace)/jobs/\(name)")
+        } catch let failure as Failure where failure.status == 404 {
+            return nil
+        }
+    }
+
+    /// Deletes the Job and (in the background) its pods; a Job already gone is fine.
+    func deleteJob(_ name: String, namespace: String) async throws {
+        do {
+            _ = try await call("DELETE", "/apis/batch/v1/namespaces/\(namespace)/jobs/\(name)?propagationPolicy=Background")
+        } catch let failure as Failure where failure.status == 404 {
+            return
+        }
+    }
+
+    private func call(_ method: String, _ path: String, body: String? = nil) async throws -> JSONValue {
+        func quoted(_ value: String) -> String {
+            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r") + "\""
+        }
+        let seconds = Int(timeout.components.seconds)
+        var config = [
+            "url = \(quoted(server + path))", "request = \(method)", "silent", "show-error",
+            "max-time = \(seconds)", "connect-timeout = \(min(seconds, 5))",
+            "header = \(quoted("Authorization: Bearer \(token)"))", "header = \"Accept: application/json\"",
+            "write-out = \(quoted("\n%{http_code}"))",
+        ]
+        if let caFile { config.append("cacert = \(quoted(caFile))") }
+        if let body {
+            // The body too goes in the config (one JSON line, quoted), so stdin carries both.
+            config += ["header = \"Content-Type: application/json\"", "data-binary = \(quoted(body))"]
+        }
+        let output = try await Curl.run(config: config.joined(separator: "\n") + "\n")
+        guard let newline = output.stdout.lastIndex(of: UInt8(ascii: "\n")), let status = Int(String(decoding: output.stdout[(newline + 1)...], as: UTF8.self)) else {
+            throw Failure(status: nil, message: output.stderr.isEmpty ? "no answer from \(server)" : output.stderr)
+        }
+        let data = output.stdout[..<newline]
+        let json = try? JSONCoding.decoder().decode(JSONValue.self, from: Data(data))
+        guard (200..<300).contains(status) else {
+            throw Failure(status: status, message: json?.objectValue?["message"]?.stringValue ?? String(decoding: data.prefix(500), as: UTF8.self))
+        }
+        return json ?? .null
+    }
+}
+
+/// Runs curl with its config (which holds the token) on stdin.
+enum Curl {
+    struct Output: Sendable {
+        var stdout: Data
+        var stderr: String
+    }
+
+    static func run(config: String) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do {
+                    continuation.resume(returning: try runBlocking(config: config))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    private static func runBlocking(config: String) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["--config", "-"]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data(config.utf8))
+        try input.fileHandleForWriting.close()
+        // stderr is small; stdout is read to its end first so a large body cannot block curl.
+        let stdout = output.fileHandleForReading.readDataToEndOfFile()
+        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
