@@ -25,7 +25,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_e2e import Postgres, free_port, as_postgres  # noqa: E402
 
-CONFIG = """server: {{diagnose_rate_per_minute: 1000000, diagnose_rate_per_minute_total: 1000000, max_open_sessions: 5000, max_open_sessions_per_identity: 5000, max_connections: 4000}}
+CONFIG = """server: {{diagnose_rate_per_minute: 100000, diagnose_rate_per_minute_total: 1000000, max_open_sessions: 5000, max_open_sessions_per_identity: 5000, max_connections: 4000}}
 runners: {{max_concurrent: 16}}
 {storage}
 environments:

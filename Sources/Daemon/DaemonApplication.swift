@@ -33,7 +33,7 @@ public enum DaemonApplication {
         let listeners = try initializeListeners(config, options)
         let (store, cluster) = try await initializeStore(config, paths: paths, scrubber: scrubber, logger: logger)
         let metrics = DaemonMetrics()
-        let supervisor = try await initializeSupervisor(config, runtimeDirectory: paths.runtime, logger: logger)
+        let supervisor = try await initializeSupervisor(config, runtimeDirectory: paths.runtime, scrubber: scrubber, logger: logger)
         let (broker, auth) = try await initializeSecrets(config, scrubber: scrubber)
         let planning = try await initializePlanning(config, scrubber: scrubber, logger: logger)
         let notifications = try await initializeNotifications(config, listeners: listeners, scrubber: scrubber)
@@ -138,7 +138,7 @@ public enum DaemonApplication {
         return listeners
     }
 
-    static func initializeSupervisor(_ config: DaemonConfig, runtimeDirectory: String, logger: Logger) async throws -> RunnerSupervisor {
+    static func initializeSupervisor(_ config: DaemonConfig, runtimeDirectory: String, scrubber: SecretScrubber, logger: Logger) async throws -> RunnerSupervisor {
         var settings = RunnerSupervisor.Settings(
             socketPath: "\(runtimeDirectory)/runners/supervisor.sock", maxConcurrent: config.runners.maxConcurrent,
             killGrace: config.runners.killGrace, maxFrameBytes: config.runners.maxFrameBytes
@@ -152,7 +152,7 @@ public enum DaemonApplication {
         case .local:
             launcher = LocalRunnerLauncher(executable: config.runners.executable ?? LocalRunnerLauncher.defaultExecutable())
         case .kubernetes:
-            launcher = try kubernetesLauncher(config, logger: logger)
+            launcher = try kubernetesLauncher(config, runtimeDirectory: runtimeDirectory, scrubber: scrubber, logger: logger)
             // A warm runner would be a Job waiting for work: none.
             settings.warm = 0
         }
@@ -175,15 +175,13 @@ public enum DaemonApplication {
     }
 
     /// The Job launcher: the API from the configuration, else the pod's own service account.
-    static func kubernetesLauncher(_ config: DaemonConfig, logger: Logger) throws -> KubernetesRunnerLauncher {
+    static func kubernetesLauncher(_ config: DaemonConfig, runtimeDirectory: String, scrubber: SecretScrubber, logger: Logger) throws -> KubernetesRunnerLauncher {
         guard var settings = config.runners.kubernetes, let endpoint = config.runners.endpoint else {
             throw ConfigError(source: "config", key: "runners.kubernetes", reason: "launcher kubernetes needs runners.kubernetes and runners.endpoint")
         }
         let environment = ProcessInfo.processInfo.environment
         let directory = KubernetesAPI.serviceAccountDirectory
-        guard let server = settings.apiURL ?? environment["KUBERNETES_SERVICE_HOST"].map({ "https://\($0):\(environment["KUBERNETES_SERVICE_PORT"] ?? "443")" }) else {
-            throw ConfigError(source: "config", key: "runners.kubernetes.api_url", reason: "not running in a cluster (no KUBERNETES_SERVICE_HOST): set api_url, token_file and ca_file")
-        }
+        let advertisedHost = endpoint.advertise.dropFirst("tls://".count).split(separator: ":").first.map(String.init)
         func read(_ path: String, _ key: String) throws -> String {
             do {
                 return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -191,15 +189,42 @@ public enum DaemonApplication {
                 throw ConfigError(source: "config", key: key, reason: "cannot read \(path)")
             }
         }
+        func launcher(_ api: KubernetesAPI) throws -> KubernetesRunnerLauncher {
+            // Never in a log line, should an error ever quote it.
+            scrubber.addPermanent([api.token], reference: "runners.kubernetes")
+            return KubernetesRunnerLauncher(
+                api: api, settings: settings, endpoint: endpoint.advertise,
+                caPEM: try read(endpoint.caFile, "runners.endpoint.ca_file"), serverName: endpoint.serverName ?? advertisedHost,
+                deadline: config.runners.deadline, logger: logger
+            )
+        }
+        if let path = settings.kubeconfig {
+            let kubeconfig: Kubeconfig
+            do {
+                kubeconfig = try Kubeconfig.load(path: path)
+            } catch {
+                throw ConfigError(source: "config", key: "runners.kubernetes.kubeconfig", reason: "\(error)")
+            }
+            if settings.namespace.isEmpty { settings.namespace = kubeconfig.namespace ?? "default" }
+            var caFile = settings.caFile ?? kubeconfig.caFile
+            if caFile == nil, let pem = kubeconfig.caPEM {
+                // curl takes the CA as a file: the embedded one is written next to the runner socket.
+                let file = URL(fileURLWithPath: runtimeDirectory).appendingPathComponent("kubernetes-ca.pem").path
+                try? FileManager.default.createDirectory(atPath: runtimeDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                guard FileManager.default.createFile(atPath: file, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw ConfigError(source: "config", key: "runners.kubernetes.kubeconfig", reason: "cannot write the cluster CA to \(file)")
+                }
+                caFile = file
+            }
+            return try launcher(KubernetesAPI(server: kubeconfig.server, token: kubeconfig.token, caFile: caFile))
+        }
+        guard let server = settings.apiURL ?? environment["KUBERNETES_SERVICE_HOST"].map({ "https://\($0):\(environment["KUBERNETES_SERVICE_PORT"] ?? "443")" }) else {
+            throw ConfigError(source: "config", key: "runners.kubernetes.api_url", reason: "not running in a cluster (no KUBERNETES_SERVICE_HOST): set api_url, token_file and ca_file")
+        }
         let token = try read(settings.tokenFile, "runners.kubernetes.token_file")
         if settings.namespace.isEmpty { settings.namespace = try read("\(directory)/namespace", "runners.kubernetes.namespace") }
         let caFile = settings.caFile ?? (FileManager.default.fileExists(atPath: "\(directory)/ca.crt") ? "\(directory)/ca.crt" : nil)
-        let advertisedHost = endpoint.advertise.dropFirst("tls://".count).split(separator: ":").first.map(String.init)
-        return KubernetesRunnerLauncher(
-            api: KubernetesAPI(server: server, token: token, caFile: caFile), settings: settings, endpoint: endpoint.advertise,
-            caPEM: try read(endpoint.caFile, "runners.endpoint.ca_file"), serverName: endpoint.serverName ?? advertisedHost,
-            deadline: config.runners.deadline, logger: logger
-        )
+        return try launcher(KubernetesAPI(server: server, token: token, caFile: caFile))
     }
 
     /// The secret broker and the API's identities; tokens are read now, once.

@@ -49,4 +49,29 @@ import Testing
         #expect(KubernetesRunnerLauncher.labelValue("a b/c") == "a-b-c")
         #expect(KubernetesRunnerLauncher.labelValue(long).count == 63)
     }
+
+    @Test func kubeconfigCurrentContext() throws {
+        let ca = Data("-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n".utf8).base64EncodedString()
+        let config = try Kubeconfig.parse("""
+            apiVersion: v1
+            kind: Config
+            clusters:
+              - {name: other, cluster: {server: "https://other:6443"}}
+              - {name: prod, cluster: {server: "https://k8s.internal:6443", certificate-authority-data: "\(ca)"}}
+            users: [{name: sre, user: {token: abc}}, {name: files, user: {tokenFile: sa.token}}]
+            contexts: [{name: prod, context: {cluster: prod, user: sre, namespace: diagnose}}]
+            current-context: prod
+            """, directory: "/etc/sre")
+        #expect(config.server == "https://k8s.internal:6443" && config.token == "abc" && config.namespace == "diagnose")
+        #expect(config.caPEM?.contains("BEGIN CERTIFICATE") == true && config.caFile == nil)
+        #expect(throws: Kubeconfig.Problem.self) { try Kubeconfig.parse("current-context: none\ncontexts: []", directory: "/") }
+        #expect(throws: Kubeconfig.Problem.self) {
+            try Kubeconfig.parse("""
+                clusters: [{name: c, cluster: {server: "https://k"}}]
+                users: [{name: u, user: {exec: {command: aws}}}]
+                contexts: [{name: x, context: {cluster: c, user: u}}]
+                current-context: x
+                """, directory: "/")
+        }
+    }
 }

@@ -15,7 +15,9 @@ import Testing
         let token = "k8s-token-\(UUID().uuidString.prefix(8))"
         static let credential = "db-password-\(UUID().uuidString.prefix(8))"
 
-        init() throws {
+        /// `kubeconfig`: the daemon finds the API through a kubeconfig (embedded CA, token, the
+        /// context's namespace) instead of api_url/token_file/ca_file.
+        init(kubeconfig: Bool = false) throws {
             directory = try TestEnvironment.makeTemporaryDirectory("k8sjobs")
             let certificates = try ChildProcess("/usr/bin/env", ["python3", TestEnvironment.fixture("make_certs.py"), directory.path], directory: directory, name: "certs")
             guard certificates.wait() == 0 else { throw TestHTTPError.io("certificates: \(certificates.stderr)") }
@@ -30,6 +32,18 @@ import Testing
             let tokenFile = try directory.write("sa.token", token, mode: 0o600)
             let approver = try directory.write("alice.token", SessionAPITests.approverToken, mode: 0o600)
             let endpointPort = try TestEnvironment.freePort()
+            let ca = try Data(contentsOf: URL(fileURLWithPath: directory.file("ca.pem"))).base64EncodedString()
+            let kubeconfigFile = try directory.write("kubeconfig", """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: standin, cluster: {server: "https://localhost:\(apiPort)", certificate-authority-data: "\(ca)"}}]
+                users: [{name: sre, user: {token: \(token)}}]
+                contexts: [{name: standin, context: {cluster: standin, user: sre, namespace: diagnose}}]
+                current-context: standin
+                """, mode: 0o600)
+            let api = kubeconfig
+                ? "kubeconfig: \"\(kubeconfigFile)\""
+                : "api_url: \"https://localhost:\(apiPort)\", token_file: \"\(tokenFile)\", ca_file: \"\(directory.file("ca.pem"))\", namespace: diagnose"
             let config = """
                 approval: {timeout: 10m}
                 secrets: {allow_env_refs: true}
@@ -39,17 +53,7 @@ import Testing
                 runners:
                   launcher: kubernetes
                   endpoint: {listen: "127.0.0.1:\(endpointPort)", advertise: "tls://localhost:\(endpointPort)", certificate: "\(directory.file("valid.pem"))", key: "\(directory.file("valid.key"))", ca_file: "\(directory.file("ca.pem"))"}
-                  kubernetes:
-                    api_url: "https://localhost:\(apiPort)"
-                    token_file: "\(tokenFile)"
-                    ca_file: "\(directory.file("ca.pem"))"
-                    namespace: diagnose
-                    image: registry.example/sre-diagnose:test
-                    command: ["\(TestEnvironment.binary("sre-diagnose-runner"))"]
-                    service_account: sre-diagnose-runner
-                    cpu: 100m
-                    memory: 128Mi
-                    ttl_after_finished: 2m
+                  kubernetes: {\(api), image: registry.example/sre-diagnose:test, command: ["\(TestEnvironment.binary("sre-diagnose-runner"))"], service_account: sre-diagnose-runner, cpu: 100m, memory: 128Mi, ttl_after_finished: 2m}
                 environments:
                   prod:
                     checks:
@@ -129,7 +133,7 @@ import Testing
     }
 
     @Test func cancellingDeletesTheJob() throws {
-        let setup = try Setup()
+        let setup = try Setup(kubeconfig: true)
         defer { setup.cleanUp() }
         let daemon = setup.daemon
         let id = try #require(try daemon.post("/diagnose", ["problem": "host is slow", "environment": "slow"]).json["session_id"] as? String)

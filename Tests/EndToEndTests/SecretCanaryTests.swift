@@ -349,4 +349,99 @@ import Testing
         let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
         return Int32(fields.count > 1 ? fields[1] : "0") ?? 0
     }
+
+    /// Beyond one host: the PostgreSQL store's password and the Kubernetes API token (daemon
+    /// secrets read from files) and a database credential that travels to a runner started as a
+    /// Kubernetes Job (the API stand-in starts it from the Job's pod template). None reaches the
+    /// daemon's log, the shared database, an API or SSE body, the Job specs the API received, or
+    /// any process's environ/cmdline — but the tool's (the credential), the stand-in API server's
+    /// (its own token, in its argv) and the daemon's (its env:// source).
+    @Test func clusterAndJobSecretsReachNoSink() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("cnry-cluster")
+        defer { directory.remove() }
+        let unique = UUID().uuidString.prefix(8)
+        let storePassword = "c4n4ry-STORE-\(unique)/+ pw"
+        let apiToken = "c4n4ry-K8S-\(unique)"
+        let credential = "c4n4ry-DB-\(unique)/+ \"q\""
+        let postgres = try PostgresServer()
+        defer { postgres.cleanUp() }
+        try postgres.psql("ALTER ROLE app PASSWORD '\(storePassword)'")
+        try postgres.psql("CREATE DATABASE sre OWNER app")
+        let certificates = try ChildProcess("/usr/bin/env", ["python3", TestEnvironment.fixture("make_certs.py"), directory.path], directory: directory, name: "certs")
+        #expect(certificates.wait() == 0)
+        let apiserver = try ChildProcess(
+            "/usr/bin/python3",
+            [TestEnvironment.fixture("k8s_standin.py"), "healthy", directory.file("port"), apiToken, directory.file("requests.jsonl"), directory.file("valid.pem"), directory.file("valid.key")],
+            directory: directory, name: "apiserver"
+        )
+        defer { apiserver.stop() }
+        #expect(TestEnvironment.waitUntil { FileManager.default.fileExists(atPath: directory.file("port")) })
+        let apiPort = try String(contentsOfFile: directory.file("port"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let storeFile = try directory.write("store.password", storePassword, mode: 0o600)
+        let tokenFile = try directory.write("sa.token", apiToken, mode: 0o600)
+        let approver = try directory.write("alice.token", SessionAPITests.approverToken, mode: 0o600)
+        let endpointPort = try TestEnvironment.freePort()
+        // Exit 3 (not 4) proves the credential arrived whole; it is echoed every way.
+        let echo = #"[ ${#S} -eq "# + String(credential.utf8.count) + #" ] || exit 4; printf '%s\n' "$S"; printf '%s' "$S" | base64 -w0; echo; echo "login failed for password=$S" >&2; exit 3"#
+        let daemon = try DaemonProcess(config: """
+            logging: {level: debug}
+            secrets: {allow_env_refs: true}
+            auth: {approvers: [{name: alice, token: "file://\(approver)"}]}
+            storage:
+              backend: postgres
+              postgres: {host: 127.0.0.1, port: \(postgres.port), database: sre, user: app, credential: "file://\(storeFile)"}
+            runners:
+              launcher: kubernetes
+              endpoint: {listen: "127.0.0.1:\(endpointPort)", advertise: "tls://localhost:\(endpointPort)", certificate: "\(directory.file("valid.pem"))", key: "\(directory.file("valid.key"))", ca_file: "\(directory.file("ca.pem"))"}
+              kubernetes: {api_url: "https://localhost:\(apiPort)", token_file: "\(tokenFile)", ca_file: "\(directory.file("ca.pem"))", namespace: diagnose, image: "registry.example/sre-diagnose:test", command: ["\(TestEnvironment.binary("sre-diagnose-runner"))"]}
+            environments:
+              canary:
+                checks:
+                  - {name: echo, domain: database, command: sh, args: ["-c", \(Self.quoted(echo))], credential: "env://DB_PASSWORD", env: {value: S}}
+            """, environment: ["DB_PASSWORD": credential])
+        defer { daemon.cleanUp() }
+        let forms = [storePassword, apiToken, credential].flatMap(Self.encodedForms)
+        let id = try SessionAPITests.diagnose(daemon, "canary")
+        _ = try SessionAPITests.waitForStatus(daemon, id) { $0 == "awaiting_approval" }
+        #expect(try daemon.post("/approve/\(id)", ["approved": true], headers: ["Authorization": "Bearer \(SessionAPITests.approverToken)"]).status == 200)
+        var offenders: [String] = []
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if ["completed", "failed"].contains(try daemon.get("/status/\(id)").json["status"] as? String ?? "") { break }
+            for holder in Self.processesHolding(forms) where holder.pid != daemon.pid && holder.pid != apiserver.pid {
+                // The tool may hold the credential (and only it): its parent is the runner.
+                let text = TestEnvironment.processEnvironmentAndCommandLine(holder.pid)
+                let onlyCredential = !Self.encodedForms(storePassword).contains(where: text.contains) && !Self.encodedForms(apiToken).contains(where: text.contains)
+                if holder.ancestors.contains("sre-diagnose-ru"), holder.comm == "sh", onlyCredential { continue }
+                offenders.append("\(holder.comm) (pid \(holder.pid), ancestors \(holder.ancestors))")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(offenders.isEmpty, "\(offenders)")
+        let final = try SessionAPITests.waitForStatus(daemon, id) { $0 == "completed" }
+        // The tool in the Job's runner got the credential whole (exit 3, not 4) and echoed it.
+        let echoed = (final["findings"] as? [[String: Any]] ?? []).compactMap { $0["detail"] as? String }
+        #expect(echoed.contains { $0.contains("exit code 3") }, "\(echoed)")
+        #expect(((try? String(contentsOfFile: directory.file("requests.jsonl.jobs"), encoding: .utf8)) ?? "").contains("\"kind\": \"Job\""), "the runner ran as a Job")
+
+        var sinks: [(String, String)] = []
+        for path in ["/status/\(id)", "/sessions/\(id)/report", "/sessions/\(id)/audit", "/sessions", "/metrics", "/alerts"] {
+            sinks.append((path, try daemon.get(path).text))
+        }
+        sinks.append(("events", try SSEClient(daemon.target, path: "/sessions/\(id)/events").rest().map(\.data).joined(separator: "\n")))
+        sinks.append(("job specs", (try? String(contentsOfFile: directory.file("requests.jsonl.jobs"), encoding: .utf8)) ?? ""))
+        sinks.append(("api requests", (try? String(contentsOfFile: directory.file("requests.jsonl"), encoding: .utf8)) ?? ""))
+        let dump = try ChildProcess(
+            "/usr/bin/setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "\(PostgresServer.bin)/pg_dump", "-h", postgres.socketDirectory, "-p", String(postgres.port), "-U", "postgres", "sre"],
+            directory: directory, name: "pg_dump"
+        )
+        #expect(dump.wait(timeout: 30) == 0, "\(dump.stderr)")
+        #expect(dump.stdout.contains("CREATE TABLE public.events"), "the dump holds the store")
+        sinks.append(("pg_dump sre", dump.stdout))
+        daemon.terminate()
+        sinks.append(("daemon stderr", daemon.child.stderr))
+        for (sink, text) in sinks {
+            for form in forms { #expect(!text.contains(form), "\(sink) contains a canary form: \(form)") }
+        }
+    }
 }

@@ -362,6 +362,8 @@ public enum ConfigLoader {
             guard url.hasPrefix("https://") else { throw reader.error("api_url", "expected https://HOST:PORT of the API server") }
             settings.apiURL = url
         }
+        settings.kubeconfig = try reader.string("kubeconfig")
+        if settings.kubeconfig != nil, settings.apiURL != nil { throw reader.error("kubeconfig", "either kubeconfig or api_url, not both") }
         settings.tokenFile = try reader.string("token_file") ?? settings.tokenFile
         settings.caFile = try reader.string("ca_file")
         settings.namespace = try reader.string("namespace") ?? ""

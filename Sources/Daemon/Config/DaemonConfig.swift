@@ -84,6 +84,8 @@ public struct DaemonConfig: Sendable {
         public struct Kubernetes: Sendable {
             /// nil: the in-cluster API (`KUBERNETES_SERVICE_HOST`/`_PORT`).
             public var apiURL: String?
+            /// A kubeconfig whose current context names the API, token and CA (outside a cluster).
+            public var kubeconfig: String?
             /// The service account token and the cluster CA; defaults: the pod's own.
             public var tokenFile = "\(KubernetesAPI.serviceAccountDirectory)/token"
             public var caFile: String?
