@@ -160,7 +160,7 @@ let package = Package(
 
         .executableTarget(
             name: "sre-diagnose-bench",
-            dependencies: ["Daemon", "DiagnosisModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Daemon", "DiagnosisModel", "SessionStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 

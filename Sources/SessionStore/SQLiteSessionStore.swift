@@ -129,40 +129,57 @@ public final class SQLiteSessionStore: SessionStore, NotificationOutbox, AlertIn
         try decoder.decode(T.self, from: Data(text.utf8))
     }
 
-    private static func save(_ record: SessionRecord, in db: Database) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO sessions (id, status, created_us, updated_at, record) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, record = excluded.record
-                """,
-            arguments: [record.id, record.status.rawValue, Int64((record.createdAt.timeIntervalSince1970 * 1_000_000).rounded()), record.updatedAt.timeIntervalSince1970, try json(record)]
-        )
+    /// A session's state and an event, encoded before the write transaction starts: the writer
+    /// holds SQLite's lock only for the statements (prepared once per connection).
+    private struct Encoded: Sendable {
+        let record: SessionRecord
+        let recordJSON: String
+        let event: SessionEvent
+        let eventJSON: String
+        let findingJSON: String?
+
+        init(_ record: SessionRecord, _ event: SessionEvent) throws {
+            self.record = record
+            recordJSON = try SQLiteSessionStore.json(record)
+            self.event = event
+            eventJSON = try SQLiteSessionStore.json(event)
+            if case .finding(let finding) = event.body { findingJSON = try SQLiteSessionStore.json(finding) } else { findingJSON = nil }
+        }
     }
 
-    private static func insert(_ event: SessionEvent, in db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO events (session_id, seq, type, at, event) VALUES (?, ?, ?, ?, ?)",
-            arguments: [event.sessionID, event.sequence, event.type, event.at.timeIntervalSince1970, try json(event)]
-        )
-        if case .finding(let finding) = event.body {
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO findings (session_id, id, seq, domain, code, severity, finding) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [event.sessionID, finding.id, event.sequence, finding.domain.rawValue, finding.code, finding.severity.rawValue, try json(finding)]
-            )
+    private static func save(_ encoded: Encoded, in db: Database) throws {
+        let record = encoded.record
+        try db.cachedStatement(sql: """
+            INSERT INTO sessions (id, status, created_us, updated_at, record) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, record = excluded.record
+            """).execute(arguments: [
+                record.id, record.status.rawValue, Int64((record.createdAt.timeIntervalSince1970 * 1_000_000).rounded()), record.updatedAt.timeIntervalSince1970, encoded.recordJSON,
+            ])
+    }
+
+    private static func insert(_ encoded: Encoded, in db: Database) throws {
+        let event = encoded.event
+        try db.cachedStatement(sql: "INSERT INTO events (session_id, seq, type, at, event) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [event.sessionID, event.sequence, event.type, event.at.timeIntervalSince1970, encoded.eventJSON])
+        if case .finding(let finding) = event.body, let findingJSON = encoded.findingJSON {
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO findings (session_id, id, seq, domain, code, severity, finding) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [event.sessionID, finding.id, event.sequence, finding.domain.rawValue, finding.code, finding.severity.rawValue, findingJSON])
         }
     }
 
     public func create(_ record: SessionRecord, firstEvent: SessionEvent) async throws {
+        let encoded = try Encoded(record, firstEvent)
         try await pool.write { db in
-            try Self.save(record, in: db)
-            try Self.insert(firstEvent, in: db)
+            try Self.save(encoded, in: db)
+            try Self.insert(encoded, in: db)
         }
     }
 
     public func append(_ event: SessionEvent, record: SessionRecord, outbox: [OutboxEntry]) async throws {
+        let encoded = try Encoded(record, event)
         try await pool.write { db in
-            try Self.insert(event, in: db)
-            try Self.save(record, in: db)
+            try Self.insert(encoded, in: db)
+            try Self.save(encoded, in: db)
             for entry in outbox { try Self.insert(entry, in: db) }
         }
     }

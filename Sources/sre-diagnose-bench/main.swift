@@ -2,6 +2,7 @@ import Daemon
 import DiagnosisModel
 import Foundation
 import Logging
+import SessionStore
 
 // Benchmarks that print numbers (never timed tests). Run through scripts/bench.
 //   sre-diagnose-bench runners [--runs N]
@@ -118,12 +119,36 @@ func benchRunners(runs: Int) async throws {
     await concurrentSupervisor.stop(reason: "bench over")
 }
 
+/// What one event costs the SQLite store: `append` (event + session state, one transaction) as a
+/// session does it, one after another.
+func benchStore(runs: Int) async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sre-bench-store-\(getpid())").path
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let store = try SQLiteSessionStore(directory: directory)
+    var record = SessionRecord(id: "bench", problem: "p", environment: "prod", context: [:], requester: "alice", createdAt: Date(), updatedAt: Date(), lastSequence: 1)
+    try await store.create(record, firstEvent: SessionEvent(sessionID: "bench", sequence: 1, at: Date(), body: .created(.init(problem: "p", environment: "prod", context: [:], requester: "alice"))))
+    var timings: [Double] = []
+    for index in 0..<runs {
+        record.lastSequence += 1
+        let event = SessionEvent(
+            sessionID: "bench", sequence: record.lastSequence, at: Date(),
+            body: .probeProgress(.init(domain: .database, probe: "db.postgres#\(index)", state: "started", fraction: 0.5))
+        )
+        let start = ContinuousClock.now
+        try await store.append(event, record: record)
+        timings.append((ContinuousClock.now - start).milliseconds)
+    }
+    print("store: one event appended (its own transaction), \(runs) in a row: p50 \(format(percentile(timings, 0.5))), p95 \(format(percentile(timings, 0.95))), max \(format(timings.max() ?? 0))")
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 let runs = arguments.firstIndex(of: "--runs").flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[arguments.index(after: $0)]) : nil } ?? 100
 switch arguments.first {
 case "runners":
     try await benchRunners(runs: runs)
+case "store":
+    try await benchStore(runs: runs)
 default:
-    FileHandle.standardError.write(Data("usage: sre-diagnose-bench runners [--runs N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: sre-diagnose-bench runners|store [--runs N]\n".utf8))
     exit(64)
 }
