@@ -436,6 +436,7 @@ struct ShutdownCoordinator: Service {
         try? await gracefulShutdown()
         logger.notice("shutting down: draining connections", metadata: [LogKey.messageID: "\(MessageID.stopping)"])
         notifier.stopping(status: "shutting down: draining connections")
+        await supervisor.prepareToStop()
         await sessions.shutdown()
         await supervisor.stop(reason: "daemon shutting down")
     }

@@ -103,6 +103,7 @@ import Testing
         daemon.child.signal(SIGTERM)
         let rest = try sse.rest()
         #expect((rest.last?.json["data"] as? [String: Any])?["status"] as? String == "interrupted")
-        #expect(daemon.child.wait(timeout: 10) == 0)
+        let status = daemon.child.wait(timeout: 10)
+        #expect(status == 0, "\(daemon.child.stderr.prefix(6000))")
     }
 }

@@ -45,8 +45,9 @@ extension LaunchedRunner {
     public func cancelled() {}
 }
 
-/// Starts runner processes. The local launcher uses `Foundation.Process`; a Kubernetes-Job
-/// launcher can implement the same seam later (docs/DESIGN.md §14) without changing the protocol.
+/// Starts runners. The local launcher uses `Foundation.Process`; the Kubernetes-Job launcher
+/// (``KubernetesRunnerLauncher``, docs/DESIGN.md §14) implements the same seam; the protocol is
+/// the same over both.
 public protocol RunnerLauncher: Sendable {
     /// Starts a runner; `onExit` is called once when it ends.
     func launch(_ request: RunnerLaunchRequest, onExit: @escaping @Sendable (RunnerExit) -> Void) throws -> any LaunchedRunner

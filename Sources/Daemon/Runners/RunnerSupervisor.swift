@@ -180,8 +180,19 @@ public actor RunnerSupervisor {
         logger.info("runner endpoint (TLS) at \(remote.host):\(remotePort ?? remote.port)")
     }
 
+    /// The daemon is stopping: no new warm runners (a session's runner that ends now frees a
+    /// slot the pool must not refill), and the idle ones go.
+    private var stopping = false
+
+    public func prepareToStop() {
+        stopping = true
+        for runner in warmPool { runner.retire() }
+        warmPool.removeAll()
+    }
+
     /// Closes the runner socket and cancels every runner (daemon shutdown).
     public func stop(reason: String) async {
+        stopping = true
         for spawn in spawnsByToken.values { spawn.signals.yield(.cancel(reason)) }
         let channel = serverChannel
         serverChannel = nil
@@ -197,7 +208,7 @@ public actor RunnerSupervisor {
     /// Starts warm runners until the pool is full — never beyond `maxConcurrent` together with
     /// the runners at work.
     func fillPool() async {
-        guard settings.warm > 0, serverChannel != nil, warmFailuresInARow < 3 else { return }
+        guard settings.warm > 0, serverChannel != nil, !stopping, warmFailuresInARow < 3 else { return }
         let running = await slots.snapshot.running
         while warmPool.count < settings.warm, running + warmPool.count < settings.maxConcurrent {
             guard launchWarm() else { return }
