@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import RunnerProtocol
+import Synchronization
 import Systemd
 
 /// What the supervisor reports while a runner works.
@@ -122,9 +123,10 @@ public actor RunnerSupervisor {
         let maxFrame = settings.maxFrameBytes
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
-            .bind(unixDomainSocketPath: settings.socketPath, cleanupExistingSocketFile: true) { channel in
+            .bind(unixDomainSocketPath: settings.socketPath, cleanupExistingSocketFile: true) { [accepting] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    guard accepting.isOpen else { throw ChannelError.ioOnClosedChannel }
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         _ = chmod(settings.socketPath, 0o600)
@@ -155,8 +157,9 @@ public actor RunnerSupervisor {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: remote.host, port: remote.port) { channel in
+            .bind(host: remote.host, port: remote.port) { [accepting] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard accepting.isOpen else { throw ChannelError.ioOnClosedChannel }
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: remote.tls))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
@@ -183,8 +186,18 @@ public actor RunnerSupervisor {
     /// The daemon is stopping: no new warm runners (a session's runner that ends now frees a
     /// slot the pool must not refill), and the idle ones go.
     private var stopping = false
+    /// Cleared before the listeners close: a connection accepted after that is refused before it
+    /// is wrapped, since nobody would serve it (an unserved async channel traps in NIO).
+    private nonisolated let accepting = AcceptGate()
+
+    final class AcceptGate: Sendable {
+        private let open = Mutex(true)
+        var isOpen: Bool { open.withLock { $0 } }
+        func close() { open.withLock { $0 = false } }
+    }
 
     public func prepareToStop() {
+        accepting.close()
         stopping = true
         for runner in warmPool { runner.retire() }
         warmPool.removeAll()
@@ -192,6 +205,7 @@ public actor RunnerSupervisor {
 
     /// Closes the runner socket and cancels every runner (daemon shutdown).
     public func stop(reason: String) async {
+        accepting.close()
         stopping = true
         for spawn in spawnsByToken.values { spawn.signals.yield(.cancel(reason)) }
         let channel = serverChannel
