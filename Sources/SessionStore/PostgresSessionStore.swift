@@ -125,16 +125,9 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
         return versions
     }
 
-    static let encoder = JSONCoding.encoder()
-    static let decoder = JSONCoding.decoder()
+    private static func json(_ value: some Encodable) throws -> String { try StoredJSON.text(value) }
 
-    private static func json(_ value: some Encodable) throws -> String {
-        String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try decoder.decode(T.self, from: Data(text.utf8))
-    }
+    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T { try StoredJSON.decode(type, text) }
 
     private func strings(_ query: PostgresQuery) async throws -> [String] {
         var result: [String] = []
