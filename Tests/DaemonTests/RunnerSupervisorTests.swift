@@ -382,3 +382,35 @@ final class PeakMemory: @unchecked Sendable {
         }
     }
 }
+
+/// A launched runner's `Process` must not outlive the runner: corelibs-foundation keeps it alive
+/// until `waitUntilExit()` runs, and with it the `onExit` closure and everything that closure
+/// holds (the supervisor's per-run state) — one leak per runner, found by the soak benchmark.
+@Suite struct LocalRunnerLauncherTests {
+    final class Witness: Sendable {}
+
+    @Test func processAndExitHandlerAreReleasedOnceTheRunnerExits() async throws {
+        let launcher = LocalRunnerLauncher(executable: "/bin/true")
+        var released: [@Sendable () -> Bool] = []
+        for index in 0..<5 {
+            let (exited, continuation) = AsyncStream<RunnerExit>.makeStream()
+            do {
+                let witness = Witness()
+                weak let watched = witness
+                _ = try launcher.launch(
+                    RunnerLaunchRequest(runnerID: "r\(index)", token: "t", domain: nil, sessionID: nil, socketPath: "/nonexistent", maxFrameBytes: 1024),
+                    onExit: { exit in
+                        _ = witness
+                        continuation.yield(exit)
+                        continuation.finish()
+                    })
+                released.append { watched == nil }
+            }
+            var iterator = exited.makeAsyncIterator()
+            #expect(await iterator.next() == .exited(0))
+        }
+        // The handler runs on its own thread; give it a moment to return and drop its captures.
+        for _ in 0..<100 where !released.allSatisfy({ $0() }) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(released.filter { $0() }.count == 5)
+    }
+}
