@@ -209,6 +209,7 @@ def run_once(port, problem):
     top = (report.get("probable_causes") or [{}])[0].get("codes", ["-"])[0]
     if TIMELINE:
         print_timeline(timeline, approval_turnaround)
+        print(f"  report timings: {report.get('timings')}")
     return total, slowest, approval_turnaround, top, first_finding or 0.0
 
 

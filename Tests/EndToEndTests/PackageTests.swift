@@ -39,7 +39,9 @@ import Testing
         let unit = try Self.sh("dpkg-deb --fsys-tarfile \(deb) | tar -xO ./lib/systemd/system/sre-diagnose.service", directory: directory).output
         #expect(unit.contains("ExecStart=/usr/bin/sre-diagnosed"))
 
-        // No Swift toolchain: hide it, run the binaries from the extracted package.
+        // No Swift toolchain: hide it, run the binaries from the extracted package — the daemon
+        // really serving, its dashboard found in the package's share/ (relative to its bin/).
+        let port = try TestEnvironment.freePort()
         let run = try Self.sh("""
             set -e
             dpkg-deb -x \(deb) extracted
@@ -53,10 +55,16 @@ import Testing
               LD_LIBRARY_PATH= extracted/usr/bin/sre-diagnosed --version
               LD_LIBRARY_PATH= extracted/usr/bin/sre-diagnose --version
               LD_LIBRARY_PATH= extracted/usr/bin/sre-diagnosed --config extracted/etc/sre-diagnose/config.yaml --check-config
+              LD_LIBRARY_PATH= extracted/usr/bin/sre-diagnosed --config extracted/etc/sre-diagnose/config.yaml --state-directory state \\
+                --listen 127.0.0.1:\(port) --log-target stderr 2>daemon.log &
+              for attempt in $(seq 200); do curl -sf -o dashboard.html http://127.0.0.1:\(port)/ && break; sleep 0.05; done
+              kill $!
+              grep -q "</html>" dashboard.html && echo "DASHBOARD SERVED" || { cat daemon.log; exit 1; }
             '
             """, directory: directory)
         #expect(run.code == 0, "\(run.output.suffix(3000))")
         #expect(run.output.contains("0.1.0") && run.output.contains("configuration OK"), "\(run.output)")
+        #expect(run.output.contains("DASHBOARD SERVED"), "\(run.output)")
 
         let lintian = try Self.sh("lintian --tag-display-limit 0 \(deb)", directory: directory)
         #expect(!lintian.output.split(separator: "\n").contains { $0.hasPrefix("E:") }, "\(lintian.output)")

@@ -22,7 +22,10 @@ public struct StaticResources: Sendable {
     public static func load() throws -> StaticResources {
         var candidates: [String] = []
         if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(bundleName).path)
+            let directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+            candidates.append(directory.appendingPathComponent(bundleName).path)
+            // <prefix>/bin → <prefix>/share/sre-diagnose: any install prefix, or a package unpacked in place.
+            candidates.append(directory.deletingLastPathComponent().appendingPathComponent("share/sre-diagnose/\(bundleName)").path)
         }
         candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(bundleName).path)
         candidates += ["/usr/local/share/sre-diagnose/\(bundleName)", "/usr/share/sre-diagnose/\(bundleName)"]
