@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "DiagnosisModel", swiftSettings: strict),
 
         .target(name: "RunnerProtocol", dependencies: ["DiagnosisModel"], swiftSettings: strict),
-        .target(name: "Redaction", swiftSettings: strict),
+        .target(name: "Redaction", dependencies: ["DiagnosisModel"], swiftSettings: strict),
 
         .target(name: "CShims"),
 
@@ -160,7 +160,7 @@ let package = Package(
 
         .executableTarget(
             name: "sre-diagnose-bench",
-            dependencies: ["Daemon", "DiagnosisModel", "SessionStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Daemon", "DiagnosisModel", "SessionStore", "Redaction", "Orchestrator", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 

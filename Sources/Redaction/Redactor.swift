@@ -1,3 +1,4 @@
+import DiagnosisModel
 import Foundation
 
 /// Replaces secret values — and their base64, URL-encoded and JSON-escaped forms — with
@@ -51,7 +52,8 @@ public struct Redactor: Sendable {
     public func redact(_ text: String) -> String {
         guard !patterns.isEmpty, !text.isEmpty else { return text }
         var result = text
-        for pattern in patterns where result.contains(pattern.needle) {
+        // Bytes, not Characters: every string of every event meets every pattern here.
+        for pattern in patterns where result.containsUTF8(pattern.needle) {
             result = result.replacingOccurrences(of: pattern.needle, with: pattern.replacement)
         }
         return result
@@ -74,33 +76,45 @@ public struct Redactor: Sendable {
 
     /// Whether `text` contains any secret form (for leak assertions and audits).
     public func containsSecret(_ text: String) -> Bool {
-        patterns.contains { text.contains($0.needle) }
+        patterns.contains { text.containsUTF8($0.needle) }
     }
+
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     /// The raw value plus the encodings under which it commonly leaks.
     static func encodedForms(of secret: String) -> [String] {
         let bytes = Data(secret.utf8)
         var forms: [String] = [secret]
         let base64 = bytes.base64EncodedString()
+        let unpadded = Array(base64.utf8.prefix { $0 != UInt8(ascii: "=") })
         forms.append(base64)
-        forms.append(base64.replacingOccurrences(of: "=", with: ""))
-        forms.append(base64.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: ""))
-        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        forms.append(String(decoding: unpadded, as: UTF8.self))
+        forms.append(String(decoding: unpadded.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 }, as: UTF8.self))
         if let percent = secret.addingPercentEncoding(withAllowedCharacters: unreserved) {
             forms.append(percent)
-            forms.append(percent.replacingOccurrences(of: "%20", with: "+"))
+            if percent.contains("%20") { forms.append(percent.replacingOccurrences(of: "%20", with: "+")) }
             forms.append(Self.lowercaseHexEscapes(percent))
         }
-        forms.append(jsonEscaped(secret))
-        forms.append(jsonEscaped(secret).replacingOccurrences(of: "/", with: "\\/"))
+        let json = jsonEscaped(secret)
+        forms.append(json)
+        if json.contains("/") { forms.append(json.replacingOccurrences(of: "/", with: "\\/")) }
         // Hex dumps (xxd, od, a tool's debug output) and the reversed value.
-        let hex = bytes.map { String(format: "%02x", $0) }.joined()
-        forms.append(hex)
-        forms.append(hex.uppercased())
+        forms.append(hex(bytes, digits: Array("0123456789abcdef".utf8)))
+        forms.append(hex(bytes, digits: Array("0123456789ABCDEF".utf8)))
         forms.append(String(secret.reversed()))
         var unique: [String] = []
         for form in forms where form.count >= minimumLength && !unique.contains(form) { unique.append(form) }
         return unique
+    }
+
+    private static func hex(_ bytes: Data, digits: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func jsonEscaped(_ text: String) -> String {

@@ -175,13 +175,14 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
         try await connection.query("SELECT pg_notify(\(channel), \(wakeUp.payload))", logger: logger)
     }
 
-    public func append(_ event: SessionEvent, record: SessionRecord, outbox: [OutboxEntry]) async throws {
+    public func append(_ write: LogWrite) async throws {
         let logger = self.logger
         try await client.withTransaction(logger: logger) { connection in
-            try await Self.insert(event, on: connection, logger: logger)
-            try await Self.save(record, on: connection, logger: logger)
-            try await Self.notify(.events(sessionID: event.sessionID), on: connection, logger: logger)
-            for entry in outbox {
+            for event in write.events { try await Self.insert(event, on: connection, logger: logger) }
+            try await Self.save(write.record, on: connection, logger: logger)
+            try await Self.notify(.events(sessionID: write.record.id), on: connection, logger: logger)
+            for entry in write.audit { try await Self.insert(entry, on: connection, logger: logger) }
+            for entry in write.outbox {
                 try await connection.query("""
                     INSERT INTO outbox (delivery_id, sink, kind, session_id, body, created_at, attempts, next_at, state, last_error)
                     VALUES (\(entry.deliveryID), \(entry.sink), \(entry.kind), \(entry.sessionID), \(entry.body), \(entry.createdAt.timeIntervalSince1970), 0, \(entry.nextAttemptAt.timeIntervalSince1970), 'pending', NULL)
@@ -239,8 +240,13 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
     }
 
     public func appendAudit(_ entry: AuditEntry) async throws {
-        let text = try Self.json(entry)
-        try await client.query(
+        let logger = self.logger
+        try await client.withConnection { connection in try await Self.insert(entry, on: connection, logger: logger) }
+    }
+
+    static func insert(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
+        let text = try json(entry)
+        try await connection.query(
             "INSERT INTO approvals (session_id, request_id, action, actor, at, entry) VALUES (\(entry.sessionID), \(entry.requestID), \(entry.action.rawValue), \(entry.actor), \(entry.at.timeIntervalSince1970), \(text))",
             logger: logger
         )

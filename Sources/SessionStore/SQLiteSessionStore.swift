@@ -122,21 +122,26 @@ public final class SQLiteSessionStore: SessionStore, NotificationOutbox, AlertIn
 
     private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T { try StoredJSON.decode(type, text) }
 
-    /// A session's state and an event, encoded before the write transaction starts: the writer
+    /// A session's state and events, encoded before the write transaction starts: the writer
     /// holds SQLite's lock only for the statements (prepared once per connection).
     private struct Encoded: Sendable {
+        struct Event: Sendable {
+            let event: SessionEvent
+            let json: String
+            let findingJSON: String?
+        }
+
         let record: SessionRecord
         let recordJSON: String
-        let event: SessionEvent
-        let eventJSON: String
-        let findingJSON: String?
+        let events: [Event]
 
-        init(_ record: SessionRecord, _ event: SessionEvent) throws {
+        init(_ record: SessionRecord, _ events: [SessionEvent]) throws {
             self.record = record
             recordJSON = try SQLiteSessionStore.json(record)
-            self.event = event
-            eventJSON = try SQLiteSessionStore.json(event)
-            if case .finding(let finding) = event.body { findingJSON = try SQLiteSessionStore.json(finding) } else { findingJSON = nil }
+            self.events = try events.map { event in
+                let findingJSON: String? = if case .finding(let finding) = event.body { try SQLiteSessionStore.json(finding) } else { nil }
+                return Event(event: event, json: try SQLiteSessionStore.json(event), findingJSON: findingJSON)
+            }
         }
     }
 
@@ -150,10 +155,10 @@ public final class SQLiteSessionStore: SessionStore, NotificationOutbox, AlertIn
             ])
     }
 
-    private static func insert(_ encoded: Encoded, in db: Database) throws {
+    private static func insert(_ encoded: Encoded.Event, in db: Database) throws {
         let event = encoded.event
         try db.cachedStatement(sql: "INSERT INTO events (session_id, seq, type, at, event) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [event.sessionID, event.sequence, event.type, event.at.timeIntervalSince1970, encoded.eventJSON])
+            .execute(arguments: [event.sessionID, event.sequence, event.type, event.at.timeIntervalSince1970, encoded.json])
         if case .finding(let finding) = event.body, let findingJSON = encoded.findingJSON {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO findings (session_id, id, seq, domain, code, severity, finding) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .execute(arguments: [event.sessionID, finding.id, event.sequence, finding.domain.rawValue, finding.code, finding.severity.rawValue, findingJSON])
@@ -161,19 +166,21 @@ public final class SQLiteSessionStore: SessionStore, NotificationOutbox, AlertIn
     }
 
     public func create(_ record: SessionRecord, firstEvent: SessionEvent) async throws {
-        let encoded = try Encoded(record, firstEvent)
+        let encoded = try Encoded(record, [firstEvent])
         try await pool.write { db in
             try Self.save(encoded, in: db)
-            try Self.insert(encoded, in: db)
+            for event in encoded.events { try Self.insert(event, in: db) }
         }
     }
 
-    public func append(_ event: SessionEvent, record: SessionRecord, outbox: [OutboxEntry]) async throws {
-        let encoded = try Encoded(record, event)
+    public func append(_ write: LogWrite) async throws {
+        let encoded = try Encoded(write.record, write.events)
+        let audit = try write.audit.map { ($0, try Self.json($0)) }
         try await pool.write { db in
-            try Self.insert(encoded, in: db)
+            for event in encoded.events { try Self.insert(event, in: db) }
             try Self.save(encoded, in: db)
-            for entry in outbox { try Self.insert(entry, in: db) }
+            for entry in write.outbox { try Self.insert(entry, in: db) }
+            for (entry, json) in audit { try Self.insert(entry, json: json, in: db) }
         }
     }
 
@@ -353,12 +360,13 @@ public final class SQLiteSessionStore: SessionStore, NotificationOutbox, AlertIn
     }
 
     public func appendAudit(_ entry: AuditEntry) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO approvals (session_id, request_id, action, actor, at, entry) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [entry.sessionID, entry.requestID, entry.action.rawValue, entry.actor, entry.at.timeIntervalSince1970, try Self.json(entry)]
-            )
-        }
+        let json = try Self.json(entry)
+        try await pool.write { db in try Self.insert(entry, json: json, in: db) }
+    }
+
+    private static func insert(_ entry: AuditEntry, json: String, in db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO approvals (session_id, request_id, action, actor, at, entry) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [entry.sessionID, entry.requestID, entry.action.rawValue, entry.actor, entry.at.timeIntervalSince1970, json])
     }
 
     public func audit(sessionID: String) async throws -> [AuditEntry] {

@@ -7,9 +7,10 @@ import Foundation
 public protocol SessionStore: Sendable {
     /// Creates a session together with its first event, atomically.
     func create(_ record: SessionRecord, firstEvent: SessionEvent) async throws
-    /// Appends an event and saves the session's new state in one transaction (persist before
-    /// publish: callers publish only after this returns), with the notifications it causes.
-    func append(_ event: SessionEvent, record: SessionRecord, outbox: [OutboxEntry]) async throws
+    /// Appends a session's next events and saves its new state in one transaction, with the
+    /// notifications and audit rows they cause (persist before publish: callers publish only
+    /// after this returns).
+    func append(_ write: LogWrite) async throws
     func session(id: String) async throws -> SessionRecord?
     /// Newest first; `before` is an opaque cursor from a previous page.
     func sessions(status: SessionStatus?, limit: Int, before cursor: String?) async throws -> (records: [SessionRecord], nextCursor: String?)
@@ -29,7 +30,24 @@ public protocol SessionStore: Sendable {
 }
 
 extension SessionStore {
-    public func append(_ event: SessionEvent, record: SessionRecord) async throws {
-        try await append(event, record: record, outbox: [])
+    public func append(_ event: SessionEvent, record: SessionRecord, outbox: [OutboxEntry] = []) async throws {
+        try await append(LogWrite(events: [event], record: record, outbox: outbox))
+    }
+}
+
+/// One write of a session's log, all or nothing: its next events in order, the session's state
+/// after the last of them, the notifications they cause and the audit rows that go with them.
+/// A session writes several events at once when they come faster than one transaction.
+public struct LogWrite: Sendable {
+    public var events: [SessionEvent]
+    public var record: SessionRecord
+    public var outbox: [OutboxEntry]
+    public var audit: [AuditEntry]
+
+    public init(events: [SessionEvent], record: SessionRecord, outbox: [OutboxEntry] = [], audit: [AuditEntry] = []) {
+        self.events = events
+        self.record = record
+        self.outbox = outbox
+        self.audit = audit
     }
 }

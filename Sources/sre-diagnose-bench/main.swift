@@ -2,6 +2,8 @@ import Daemon
 import DiagnosisModel
 import Foundation
 import Logging
+import Orchestrator
+import Redaction
 import SessionStore
 
 // Benchmarks that print numbers (never timed tests). Run through scripts/bench.
@@ -141,6 +143,55 @@ func benchStore(runs: Int) async throws {
     print("store: one event appended (its own transaction), \(runs) in a row: p50 \(format(percentile(timings, 0.5))), p95 \(format(percentile(timings, 0.95))), max \(format(timings.max() ?? 0))")
 }
 
+/// The redactor on the session's critical path: built when credentials resolve (daemon) and when
+/// a job arrives (runner), applied to every string of every event on both sides.
+func benchRedaction(runs: Int) {
+    func microseconds(_ duration: Duration) -> Double { Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12 }
+    let secrets = ["env://DB_LOGIN": ["app", "s3cret-Passw0rd/with+chars"], "op://vault/item": ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"]]
+    var builds: [Double] = []
+    var redactor = Redactor()
+    for _ in 0..<runs {
+        let started = ContinuousClock.now
+        redactor = Redactor(secrets: secrets)
+        builds.append(microseconds(ContinuousClock.now - started))
+    }
+    // A finding's strings: title, detail, evidence lines, a target — none holds a secret.
+    let texts = [
+        "PostgreSQL orders-db: 95 of 100 connections in use (95 %)",
+        "connections by state: active 12, idle 40, idle in transaction 43; oldest idle in transaction 612 s (application api-gateway, pid 4711)",
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND xact_start < now() - interval '5 minutes'",
+        "127.0.0.1:5432", "db.connections_saturated", "Raise max_connections or find the client that holds idle transactions open",
+        "api-gateway pid 4711 user app since 2026-11-30T03:12:44Z", "pool size 50, waiting clients 17", "orders", "high",
+    ]
+    var applies: [Double] = []
+    var sink = 0
+    for _ in 0..<runs {
+        let started = ContinuousClock.now
+        for text in texts { sink &+= redactor.redact(text).utf8.count }
+        applies.append(microseconds(ContinuousClock.now - started))
+    }
+    builds.sort()
+    applies.sort()
+    func format(_ us: Double) -> String { String(format: "%.0f µs", us) }
+    print("redaction: build from 2 credentials (4 values) p50 \(format(percentile(builds, 0.5))); 10 strings of a finding p50 \(format(percentile(applies, 0.5))), p95 \(format(percentile(applies, 0.95))) (\(sink % 2))")
+}
+
+/// The rule planner on the session's critical path (built-in playbooks, one database).
+func benchPlanner(runs: Int) async throws {
+    let planner = RulePlanner(library: try PlaybookLibrary.load(directories: []))
+    let inventory = EnvironmentInventory(name: "prod", databases: [DatabaseTarget(name: "orders-db", host: "127.0.0.1", port: 5432, database: "orders", credential: "env://DB_LOGIN")])
+    let input = PlanningInput(problem: "Database connection failures in production", environment: inventory, context: ["service": "api-gateway"])
+    var timings: [Double] = []
+    for _ in 0..<runs {
+        let started = ContinuousClock.now
+        _ = try await planner.plan(input)
+        let elapsed = ContinuousClock.now - started
+        timings.append(Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12)
+    }
+    timings.sort()
+    print(String(format: "planner: rules, built-in playbooks, one database: p50 %.0f µs, p95 %.0f µs", percentile(timings, 0.5), percentile(timings, 0.95)))
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 let runs = arguments.firstIndex(of: "--runs").flatMap { arguments.index(after: $0) < arguments.endIndex ? Int(arguments[arguments.index(after: $0)]) : nil } ?? 100
 switch arguments.first {
@@ -148,7 +199,11 @@ case "runners":
     try await benchRunners(runs: runs)
 case "store":
     try await benchStore(runs: runs)
+case "redaction":
+    benchRedaction(runs: runs)
+case "planner":
+    try await benchPlanner(runs: runs)
 default:
-    FileHandle.standardError.write(Data("usage: sre-diagnose-bench runners|store [--runs N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: sre-diagnose-bench runners|store|redaction|planner [--runs N]\n".utf8))
     exit(64)
 }

@@ -100,8 +100,9 @@ import Testing
     }
 
     /// Warm runners: started and authenticated before any job, each serves exactly one job (its
-    /// pid is the job's runner, and it exits after), the pool refills, a killed idle runner is
-    /// replaced, and shutdown stops them.
+    /// pid is the job's runner, and it exits after), the pool refills once a runner has ended
+    /// (not while the job that took a warm runner starts), a killed idle runner is replaced, and
+    /// shutdown stops them.
     @Test func warmRunnersServeOneJobEachAndAreReplaced() async throws {
         let harness = try await Harness(maxConcurrent: 4, warm: 2)
         let open = try TestEnvironment.listeningSocket()
@@ -110,6 +111,10 @@ import Testing
         let warmPIDs = Self.runnerPIDs(of: harness)
         var served: [Int32] = []
         for session in ["s-1", "s-2", "s-3"] {
+            if session == "s-3" {
+                // Two jobs took the pool; it refills as their runners end, without a new job.
+                #expect(await TestEnvironment.waitUntilAsync { await harness.supervisor.warmCounts.idle >= 1 })
+            }
             let (result, events) = await harness.run(Self.job(session: session, probes: [ProbeRequest(id: "open", probe: "net.tcp_connect", target: "127.0.0.1:\(open.port)")]))
             guard case .completed = result else { Issue.record("\(session): \(result)"); continue }
             #expect(Self.findings(events).map(\.code) == ["net.ok"])

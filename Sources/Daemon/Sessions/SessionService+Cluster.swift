@@ -99,8 +99,10 @@ extension SessionService {
         await handOver(session)
     }
 
-    func handOver(_ session: LiveSession) async {
-        await session.log.handOver()
+    /// `flushing`: this daemon is stopping and still owns the session, so what it emitted is
+    /// stored first; a lost lease writes nothing more.
+    func handOver(_ session: LiveSession, flushing: Bool = false) async {
+        await session.log.handOver(flushing: flushing)
         session.cancelReason = "handed over to another daemon"
         await supervisor.cancel(sessionID: session.id, reason: "handed over to another daemon")
         if let pending = session.pendingApproval {

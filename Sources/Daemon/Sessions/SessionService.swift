@@ -155,7 +155,7 @@ public actor SessionService {
         if let cluster {
             // Another daemon continues these sessions as soon as their leases are released.
             for (id, session) in live {
-                await handOver(session)
+                await handOver(session, flushing: true)
                 await cluster.release(id)
             }
             live.removeAll()
@@ -164,7 +164,7 @@ public actor SessionService {
         for (id, session) in live {
             session.cancelReason = "daemon shutting down"
             await supervisor.cancel(sessionID: id, reason: "daemon shutting down")
-            let record = await session.log.record
+            let record = await session.log.latest
             if !record.status.isTerminal {
                 _ = try? await session.log.append(.status(.init(status: .interrupted, phase: .done, progress: record.progress, message: "the daemon stopped")))
             }

@@ -6,9 +6,12 @@ import Foundation
 /// configured domain is examined.
 public struct RulePlanner: Planner {
     let library: PlaybookLibrary
+    /// Each playbook's phrases, normalized and padded once (" connection refused "), not per plan.
+    private let needles: [[String]]
 
     public init(library: PlaybookLibrary = PlaybookLibrary(playbooks: [])) {
         self.library = library
+        needles = library.playbooks.map { $0.match.phrases.map { " " + Self.normalize($0) + " " } }
     }
 
     struct Match {
@@ -23,11 +26,10 @@ public struct RulePlanner: Planner {
         let alertWords = input.context["alertname"].map { " " + Self.normalize(Self.words(of: $0)) } ?? ""
         let text = " " + Self.normalize(input.problem) + alertWords + " "
         var result: [Match] = []
-        for playbook in library.playbooks {
+        for (playbook, needles) in zip(library.playbooks, needles) {
             var reasons: [String] = []
-            for phrase in playbook.match.phrases {
-                let needle = " " + Self.normalize(phrase) + " "
-                if text.contains(needle) { reasons.append("\"\(phrase)\"") }
+            for (phrase, needle) in zip(playbook.match.phrases, needles) where text.containsUTF8(needle) {
+                reasons.append("\"\(phrase)\"")
             }
             for key in playbook.match.context ?? [] where input.context[key] != nil {
                 reasons.append("context \(key)=\(input.context[key] ?? "")")

@@ -26,7 +26,7 @@ extension SessionRun {
         for need in plan.credentialNeeds {
             if let reference = try? CredentialReference(parsing: need.reference), let refusal = dependencies.broker.refusal(for: reference) {
                 approvals.unavailable[need.reference] = .refused(refusal)
-                try await log.append(.credentialFailed(.init(reference: need.reference, provider: dependencies.broker.providerName(for: reference), error: refusal)))
+                try await log.emit(.credentialFailed(.init(reference: need.reference, provider: dependencies.broker.providerName(for: reference), error: refusal)))
             } else if let existing = askable.firstIndex(where: { $0.reference == need.reference }) {
                 askable[existing].probes += need.probes
             } else {
@@ -82,17 +82,13 @@ extension SessionRun {
     /// Approves by a standing approval, audited like a live one: requested, then approved by
     /// `standing:<name>` with its owner, reason and expiry.
     private func useStanding(_ standing: StandingApproval, for request: ApprovalRequest) async throws {
-        try await dependencies.store.appendAudit(AuditEntry(
-            sessionID: session.id, requestID: request.requestID, action: .requested, actor: request.requester,
-            uid: session.requester.uid, transport: session.requester.transport.rawValue, references: request.references, at: request.requestedAt
-        ))
         let comment = "standing approval \(standing.name) set by \(standing.owner): \(standing.reason) (expires \(JSONCoding.format(standing.expiresAt)))"
         let decision = ApprovalDecision(
             requestID: request.requestID, outcome: .approved, approvedReferences: request.references, deniedReferences: [],
             approver: "standing:\(standing.name)", comment: comment, decidedAt: Date()
         )
-        try await record(decision, of: request, by: nil)
-        try await log.append(.notice(.init(message: "credentials approved without waiting: \(comment)")))
+        try await record(decision, of: request, by: nil, auditingFirst: [requestedAudit(request)])
+        try await log.emit(.notice(.init(message: "credentials approved without waiting: \(comment)")))
     }
 
     private func openRequest(for items: [ApprovalItem]) async throws -> ApprovalRequest {
@@ -105,11 +101,7 @@ extension SessionRun {
 
     /// The request goes into the log, the audit and the journal; the session waits.
     private func announce(_ request: ApprovalRequest) async throws {
-        try await log.append(.approvalRequested(request))
-        try await dependencies.store.appendAudit(AuditEntry(
-            sessionID: session.id, requestID: request.requestID, action: .requested, actor: request.requester,
-            uid: session.requester.uid, transport: session.requester.transport.rawValue, references: request.references, at: request.requestedAt
-        ))
+        try await log.emit(.approvalRequested(request), audit: [requestedAudit(request)])
         logger.notice("approval requested for \(request.references.joined(separator: ", "))", metadata: [LogKey.messageID: "\(MessageID.approvalRequested)"])
         try await log.append(.status(.init(
             status: .awaitingApproval, phase: .awaitingApproval, progress: 0.15,
@@ -117,22 +109,30 @@ extension SessionRun {
         )))
     }
 
+    private func requestedAudit(_ request: ApprovalRequest) -> AuditEntry {
+        AuditEntry(
+            sessionID: session.id, requestID: request.requestID, action: .requested, actor: request.requester,
+            uid: session.requester.uid, transport: session.requester.transport.rawValue, references: request.references, at: request.requestedAt
+        )
+    }
+
     /// The decision goes into the log, the audit (with the approver's uid and transport) and
-    /// the journal.
-    private func record(_ decision: ApprovalDecision, of request: ApprovalRequest, by approver: Identity?) async throws {
-        try await log.append(.approvalDecided(decision))
+    /// the journal — stored before any credential is resolved. `auditingFirst`: audit rows that
+    /// precede the decision's, in the same transaction.
+    private func record(_ decision: ApprovalDecision, of request: ApprovalRequest, by approver: Identity?, auditingFirst: [AuditEntry] = []) async throws {
         let action: AuditEntry.Action = switch decision.outcome {
         case .approved: .approved
         case .partial: .partiallyApproved
         case .denied: .denied
         case .expired: .expired
         }
-        try await dependencies.store.appendAudit(AuditEntry(
+        let decided = AuditEntry(
             sessionID: session.id, requestID: request.requestID, action: action, actor: decision.approver ?? "system",
             uid: approver?.uid, transport: approver?.transport.rawValue,
             references: decision.outcome == .denied || decision.outcome == .expired ? decision.deniedReferences : decision.approvedReferences,
             comment: decision.comment, at: decision.decidedAt
-        ))
+        )
+        try await log.append(.approvalDecided(decision), audit: auditingFirst + [decided])
         logger.notice(
             "approval \(decision.outcome.rawValue) by \(decision.approver ?? "nobody"): approved [\(decision.approvedReferences.joined(separator: ", "))], not approved [\(decision.deniedReferences.joined(separator: ", "))]",
             metadata: [LogKey.messageID: "\(MessageID.approvalDecided)"]

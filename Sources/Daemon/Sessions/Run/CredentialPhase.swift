@@ -17,7 +17,7 @@ extension SessionRun {
     func credentialPhase(_ plan: DiagnosisPlan, approvals: Approvals, announceUnavailable: Bool = true) async throws -> Credentials {
         var credentials = Credentials(unavailable: approvals.unavailable)
         if !approvals.approved.isEmpty {
-            try await log.append(.status(.init(status: .diagnosing, phase: .resolvingCredentials, progress: 0.2, message: "resolving \(approvals.approved.count) approved credential(s)")))
+            try await log.emit(.status(.init(status: .diagnosing, phase: .resolvingCredentials, progress: 0.2, message: "resolving \(approvals.approved.count) approved credential(s)")))
             for (reference, result) in await resolveAll(approvals.approved) {
                 let provider = (try? CredentialReference(parsing: reference)).map(dependencies.broker.providerName(for:)) ?? "none"
                 switch result {
@@ -41,7 +41,7 @@ extension SessionRun {
             let domain = plan.credentialNeeds.first { $0.reference == reference }?.domain ?? .host
             guard let finding = reason.finding(reference: reference, domain: domain, id: "credentials-\(count + 1)") else { continue }
             count += 1
-            try await log.append(.finding(finding))
+            try await log.emit(.finding(finding))
         }
         return credentials
     }
@@ -58,16 +58,18 @@ extension SessionRun {
 
     private func recordResolved(_ credential: ResolvedCredential, provider: String) async throws {
         dependencies.secretScrubber.add(credential, session: session.id)
-        try await log.append(.credentialResolved(.init(reference: credential.reference, provider: provider)))
-        try await dependencies.store.appendAudit(AuditEntry(sessionID: session.id, requestID: nil, action: .resolved, actor: "system", references: [credential.reference], provider: provider, at: Date()))
+        try await log.emit(
+            .credentialResolved(.init(reference: credential.reference, provider: provider)),
+            audit: [AuditEntry(sessionID: session.id, requestID: nil, action: .resolved, actor: "system", references: [credential.reference], provider: provider, at: Date())]
+        )
         logger.notice("credential \(credential.reference) resolved via \(provider)", metadata: [LogKey.messageID: "\(MessageID.credentialResolved)"])
     }
 
     private func recordFailure(_ reference: String, provider: String, error: SecretError) async throws {
-        try await log.append(.credentialFailed(.init(reference: reference, provider: provider, error: error.reason)))
-        try await dependencies.store.appendAudit(AuditEntry(
-            sessionID: session.id, requestID: nil, action: .resolveFailed, actor: "system", references: [reference], provider: provider, comment: error.reason, at: Date()
-        ))
+        try await log.emit(
+            .credentialFailed(.init(reference: reference, provider: provider, error: error.reason)),
+            audit: [AuditEntry(sessionID: session.id, requestID: nil, action: .resolveFailed, actor: "system", references: [reference], provider: provider, comment: error.reason, at: Date())]
+        )
         logger.warning("credential \(reference) could not be resolved via \(provider): \(error.reason)", metadata: [LogKey.messageID: "\(MessageID.credentialResolved)"])
     }
 }

@@ -32,7 +32,9 @@ extension SessionRun {
     /// `finished`: domains a previous owner of the session had finished — kept, not run again.
     func diagnosticsPhase(_ plan: DiagnosisPlan, credentials: Credentials, finished: [Domain: DomainOutcome] = [:]) async throws -> Diagnostics {
         let toRun = plan.domains.filter { finished[$0.domain] == nil }
-        try await log.append(.status(.init(status: .diagnosing, phase: .runningDiagnostics, progress: 0.2, message: "running \(toRun.count) domain(s)")))
+        try await log.emit(.status(.init(status: .diagnosing, phase: .runningDiagnostics, progress: 0.2, message: "running \(toRun.count) domain(s)")))
+        // No credential leaves the daemon before the audit of its resolution is stored.
+        if !credentials.resolved.isEmpty { try await log.flush() }
         var diagnostics = Diagnostics()
         diagnostics.add(finished.values.sorted { $0.domain < $1.domain }.map { DomainRun(outcome: $0) })
         diagnostics.add(try await runDomains(toRun, credentials: credentials))
@@ -48,20 +50,20 @@ extension SessionRun {
     /// The follow-up round's domains, or nil (no follow-up planner, nothing asked, a failure).
     private func followUpPlans(_ plan: DiagnosisPlan, credentials: Credentials) async throws -> [DomainPlan]? {
         guard let followUp = dependencies.planner as? any FollowUpPlanner, plan.planner == "llm" else { return nil }
-        // The stored findings: redacted, as anything that reaches a model must be.
-        let firstFindings = try await dependencies.store.findings(sessionID: session.id)
+        // The log's findings: redacted, as anything that reaches a model must be.
+        let firstFindings = await log.latestFindings
         do {
             let extra = try await followUp.followUp(await planningInput(), plan: plan, findings: firstFindings)
                 .filter { $0.credential.map { credentials.resolved[$0] != nil } ?? true }
             guard !extra.isEmpty else { return nil }
-            try await log.append(.notice(.init(message: "follow-up round: \(extra.map(\.id).joined(separator: ", "))")))
+            try await log.emit(.notice(.init(message: "follow-up round: \(extra.map(\.id).joined(separator: ", "))")))
             let available = InventoryProbes.all(in: inventory)
             return Domain.allCases.compactMap { domain in
                 let probes = extra.filter { request in available[domain]?.contains { $0.id == request.id } == true }
                 return probes.isEmpty ? nil : DomainPlan(domain: domain, probes: probes, rationale: "follow-up chosen by the model")
             }
         } catch {
-            try await log.append(.notice(.init(message: "no follow-up round: the planner failed (\(error))")))
+            try await log.emit(.notice(.init(message: "no follow-up round: the planner failed (\(error))")))
             return nil
         }
     }
@@ -93,7 +95,7 @@ extension SessionRun {
         }
         let skippedText = skipped.map { "\($0.reference): \($0.reason.sentence)" }.joined(separator: "; ")
         guard !runnable.isEmpty else {
-            try await log.append(.domain(.init(domain: domain, state: .skipped, reason: skippedText)))
+            try await log.emit(.domain(.init(domain: domain, state: .skipped, reason: skippedText)))
             return DomainRun(outcome: DomainOutcome(domain: domain, outcome: .skipped, reason: skippedText), skipped: skipped.map(\.reason))
         }
         let references = Set(runnable.compactMap(\.credential))
@@ -114,14 +116,14 @@ extension SessionRun {
         switch result {
         case .completed(let done):
             dependencies.metrics.recordProbes(done.outcomes, domain: domain)
-            try await log.append(.domain(.init(domain: domain, state: .completed, reason: note, probes: done.outcomes)))
+            try await log.emit(.domain(.init(domain: domain, state: .completed, reason: note, probes: done.outcomes)))
             let issues = findings.contains { $0.severity != .ok && $0.severity != .info }
             return DomainRun(
                 outcome: DomainOutcome(domain: domain, outcome: issues ? .issues : .ok, reason: note, findings: findings.count, durationMs: elapsed, probes: done.outcomes),
                 skipped: skipped.map(\.reason)
             )
         case .failed(let reason, let partial):
-            try await log.append(.domain(.init(domain: domain, state: .failed, reason: reason, probes: partial?.outcomes)))
+            try await log.emit(.domain(.init(domain: domain, state: .failed, reason: reason, probes: partial?.outcomes)))
             return DomainRun(
                 outcome: DomainOutcome(domain: domain, outcome: .failed, reason: reason, findings: findings.count, durationMs: elapsed, probes: partial?.outcomes ?? []),
                 skipped: skipped.map(\.reason)
@@ -140,16 +142,16 @@ extension SessionRun {
             for await event in events {
                 switch event {
                 case .queued(let position):
-                    _ = try? await log.append(.domain(.init(domain: domain, state: .queued, queuePosition: position)))
+                    _ = try? await log.emit(.domain(.init(domain: domain, state: .queued, queuePosition: position)))
                 case .started(let runnerID, let pid):
-                    _ = try? await log.append(.domain(.init(domain: domain, state: .running, runnerID: runnerID, pid: pid)))
+                    _ = try? await log.emit(.domain(.init(domain: domain, state: .running, runnerID: runnerID, pid: pid)))
                 case .progress(let update):
-                    _ = try? await log.append(.probeProgress(.init(domain: domain, probe: update.probe, state: update.state.rawValue, fraction: update.fraction)))
+                    _ = try? await log.emit(.probeProgress(.init(domain: domain, probe: update.probe, state: update.state.rawValue, fraction: update.fraction)))
                 case .finding(let finding):
                     findings.append(finding)
-                    _ = try? await log.append(.finding(finding))
+                    _ = try? await log.emit(.finding(finding))
                 case .log(let line):
-                    _ = try? await log.append(.runnerLog(.init(domain: domain, level: line.level.rawValue, message: line.message)))
+                    _ = try? await log.emit(.runnerLog(.init(domain: domain, level: line.level.rawValue, message: line.message)))
                     // Into the journal too, with SRE_DOMAIN and SRE_PROBE (already redacted).
                     var probeLogger = logger
                     if let probe = line.probe { probeLogger[metadataKey: LogKey.probe] = "\(probe)" }

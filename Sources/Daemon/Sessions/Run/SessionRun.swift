@@ -76,7 +76,7 @@ struct SessionRun: Sendable {
     /// Records why the run ended early: handed over (not an end: another daemon continues the
     /// session from its log), cancelled, or an internal error.
     private func ended(by error: any Error) async {
-        let record = await log.record
+        let record = await log.latest
         if await log.isHandedOver {
             logger.notice("session handed over to another daemon")
         } else if let cancelled = error as? Cancelled {
