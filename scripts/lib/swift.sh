@@ -12,3 +12,10 @@ if ! command -v swift >/dev/null 2>&1; then
   echo "swift was not found: install Swift 6.3 (swift.org) or set SWIFT_HOME to the toolchain's root" >&2
   exit 1
 fi
+
+# The shipped release build: the Swift runtime and Foundation linked into each binary, in its own
+# scratch directory, linked by lld with packed relative relocations (DT_RELR, glibc ≥ 2.36: a
+# 2.6 MB relocation table becomes 22 KB) and without exporting every symbol (no 0.8 MB .dynsym
+# for the loader to hash through). A warm runner's RSS goes from 25 to 21 MB (README, Performance).
+STATIC_RELEASE=(-c release --static-swift-stdlib --scratch-path .build-static
+  -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic)
