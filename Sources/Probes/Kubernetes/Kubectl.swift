@@ -18,7 +18,11 @@ public enum PrivateFiles {
     }
 
     static func remove(_ directory: String) {
-        try? FileManager.default.removeItem(atPath: directory)
+        // A recursive removal can lose a race with a file appearing meanwhile (kubectl's cache
+        // writes) and leave the directory behind; it held a secret, so try again.
+        for _ in 0..<3 where FileManager.default.fileExists(atPath: directory) {
+            try? FileManager.default.removeItem(atPath: directory)
+        }
         directories.withLock { _ = $0.remove(directory) }
     }
 
