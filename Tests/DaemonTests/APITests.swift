@@ -11,6 +11,7 @@ import RunnerProtocol
 import Secrets
 import SessionStore
 import TestSupport
+import Synchronization
 import Testing
 
 /// The session and approval rules through the real router, in process (HummingbirdTesting):
@@ -83,13 +84,16 @@ import Testing
         let directory: TemporaryDirectory
         let sessions: SessionService
         let supervisor: RunnerSupervisor
+        /// The real SQLite store, behind a gate a test can close to hold the session's writes.
+        let store: SessionLogTests.GatedStore
         let app: Application<RouterResponder<APIRequestContext>>
 
         init(withNetwork: Bool = true, crash: Bool = false, approvalTimeout: Duration = .seconds(60), maxOpenPerIdentity: Int = 10) async throws {
             directory = try TestEnvironment.makeTemporaryDirectory("api")
             var logger = Logger(label: "api-test")
             logger.logLevel = .critical
-            let store = try SQLiteSessionStore(directory: directory.file("state"))
+            let store = try SessionLogTests.GatedStore(directory: directory.file("state"))
+            self.store = store
             supervisor = RunnerSupervisor(
                 settings: .init(socketPath: directory.file("run/supervisor.sock"), maxConcurrent: 4, killGrace: .milliseconds(200), maxFrameBytes: 1 << 20),
                 launcher: ThreadRunnerLauncher(crash: crash), logger: logger
@@ -190,6 +194,33 @@ import Testing
             let audit = Self.json(try await client.execute(uri: "/sessions/\(id)/audit", method: .get, headers: Self.headers(Self.aliceToken)))
             let actions = (audit["entries"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String }
             #expect(actions == ["requested", "approved", "resolved"])
+        }
+        await daemon.finish()
+    }
+
+    /// The approver's answer waits until the decision and its audit row are stored: one told
+    /// "approved" is never lost to a crash right after.
+    @Test func approvalIsAnsweredOnlyOnceStored() async throws {
+        let daemon = try await Daemon()
+        try await daemon.app.test(.router) { client in
+            let id = try await Self.start(client)
+            try await Self.waitFor(client, id, ["awaiting_approval"])
+            daemon.store.hold()
+            let answered = Mutex(false)
+            let answer = Task {
+                let response = try await Self.post(client, "/approve/\(id)", ["approved": true], as: Self.aliceToken)
+                answered.withLock { $0 = true }
+                return response
+            }
+            #expect(await TestEnvironment.waitUntilAsync { daemon.store.writesInFlight == 1 }, "the run is storing the decision")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await daemon.store.audit(sessionID: id).map(\.action) == [.requested])
+            #expect(!answered.withLock { $0 }, "no answer while the decision is not stored")
+            daemon.store.release()
+            let decided = try await answer.value
+            #expect(decided.status == .ok, "\(String(buffer: decided.body))")
+            #expect(try await daemon.store.audit(sessionID: id).map(\.action) == [.requested, .approved], "stored before the answer")
+            try await Self.waitFor(client, id, ["completed"])
         }
         await daemon.finish()
     }

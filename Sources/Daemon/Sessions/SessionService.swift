@@ -91,6 +91,9 @@ public actor SessionService {
         private(set) var decidedBy: Identity?
         private var continuation: CheckedContinuation<ApprovalDecision, Never>?
         private var decision: ApprovalDecision?
+        /// Whether the run stored the decision (its event and audit row), once it knows.
+        private var stored: Result<Void, any Error>?
+        private var storedWaiters: [CheckedContinuation<Result<Void, any Error>, Never>] = []
 
         init(request: ApprovalRequest) { self.request = request }
 
@@ -104,6 +107,17 @@ public actor SessionService {
 
         func wait(_ continuation: CheckedContinuation<ApprovalDecision, Never>) {
             if let decision { continuation.resume(returning: decision) } else { self.continuation = continuation }
+        }
+
+        func finishStoring(_ result: Result<Void, any Error>) {
+            guard stored == nil else { return }
+            stored = result
+            for waiter in storedWaiters { waiter.resume(returning: result) }
+            storedWaiters.removeAll()
+        }
+
+        func waitStored(_ continuation: CheckedContinuation<Result<Void, any Error>, Never>) {
+            if let stored { continuation.resume(returning: stored) } else { storedWaiters.append(continuation) }
         }
     }
 
@@ -408,6 +422,12 @@ public actor SessionService {
         )
         session.pendingApproval = nil
         pending.deliver(decision, by: approver)
+        // Answered only once the decision is stored: an approver told "approved" is never lost to
+        // a crash, and a run that cannot record it (cancelled, handed over) says so.
+        let stored = await withCheckedContinuation { pending.waitStored($0) }
+        if case .failure(let error) = stored {
+            throw SessionError.conflict("the decision was not recorded: \(error is SessionRun.Cancelled ? "the session was cancelled" : "\(error)")")
+        }
         return decision
     }
 
@@ -465,6 +485,11 @@ public actor SessionService {
         return await withCheckedContinuation { continuation in
             pending.wait(continuation)
         }
+    }
+
+    /// The run stored the decision it was waiting for (or could not).
+    func decisionStored(_ pending: PendingApproval, _ result: Result<Void, any Error>) {
+        pending.finishStoring(result)
     }
 
     private func expire(_ requestID: String, for session: LiveSession) {

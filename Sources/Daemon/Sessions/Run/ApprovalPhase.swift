@@ -52,8 +52,14 @@ extension SessionRun {
         let waitStarted = ContinuousClock.now
         let decision = await gate.awaitDecision(pending, for: session)
         approvals.waited = ContinuousClock.now - waitStarted
-        try checkCancelled()
-        try await record(decision, of: pending.request, by: pending.decidedBy)
+        do {
+            try checkCancelled()
+            try await record(decision, of: pending.request, by: pending.decidedBy)
+            await gate.decisionStored(pending, .success(()))
+        } catch {
+            await gate.decisionStored(pending, .failure(error))
+            throw error
+        }
         return approvals.applying(decision, reason: reason(for: decision))
     }
 

@@ -29,6 +29,8 @@ struct SessionDependencies: Sendable {
 protocol ApprovalGate: Sendable {
     func openApproval(_ request: ApprovalRequest, for session: SessionService.LiveSession) async -> SessionService.PendingApproval
     func awaitDecision(_ pending: SessionService.PendingApproval, for session: SessionService.LiveSession) async -> ApprovalDecision
+    /// Whether the decision was stored: the approver's answer waits for it.
+    func decisionStored(_ pending: SessionService.PendingApproval, _ result: Result<Void, any Error>) async
 }
 
 /// One session from start to report, in phases — plan → approval → credentials → diagnostics
