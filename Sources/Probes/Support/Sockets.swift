@@ -99,10 +99,28 @@ public enum Sockets {
                 if error == ETIMEDOUT { return .failure(.timedOut) }
                 return .failure(.unreachable(String(cString: strerror(error))))
             }
+            // A local port with no listener, in the ephemeral range, can be picked as this
+            // socket's own source port: TCP then connects the socket to itself ("simultaneous
+            // open") and a closed port looks open. Nothing listens there: refused.
+            if isConnectedToItself(fd, address) {
+                close(fd)
+                return .failure(.refused)
+            }
             // Back to blocking for callers that speak a protocol over it.
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
             return .success((fd, .now - started))
         }
+    }
+
+    /// Whether the socket's own address is the one it connected to.
+    static func isConnectedToItself(_ fd: Int32, _ address: RawAddress) -> Bool {
+        var local = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &local) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard status == 0, Int(length) == address.bytes.count else { return false }
+        return withUnsafeBytes(of: &local) { Array($0.prefix(Int(length))) } == Array(address.bytes)
     }
 
     /// Resolves and connects; the fd is closed before returning.
