@@ -47,6 +47,13 @@ extension PostgresSessionStore: SessionCoordination {
             """)).map { try Self.decode(SessionRecord.self, $0) }
     }
 
+    /// The single number a `SELECT count(*)` answers.
+    private func count(_ sql: String, _ bindings: PostgresBindings) async throws -> Int {
+        var count = 0
+        for try await value in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).decode(Int.self) { count = value }
+        return count
+    }
+
     public func unfinishedCount(requester: String?) async throws -> Int {
         var bindings = PostgresBindings()
         var sql = "SELECT count(*) FROM sessions WHERE status NOT IN (\(Self.terminalList))"
@@ -54,9 +61,7 @@ extension PostgresSessionStore: SessionCoordination {
             bindings.append(requester)
             sql += " AND record::json->>'requester' = $1"
         }
-        var count = 0
-        for try await value in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).decode(Int.self) { count = value }
-        return count
+        return try await count(sql, bindings)
     }
 
     public func startedCount(since date: Date, requester: String?) async throws -> Int {
@@ -67,9 +72,7 @@ extension PostgresSessionStore: SessionCoordination {
             bindings.append(requester)
             sql += " AND record::json->>'requester' = $2"
         }
-        var count = 0
-        for try await value in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).decode(Int.self) { count = value }
-        return count
+        return try await count(sql, bindings)
     }
 
     public func submit(_ command: SessionCommand) async throws -> Int64 {
