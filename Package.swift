@@ -82,10 +82,18 @@ let package = Package(
         ),
 
         // MARK: daemon side
-        .target(name: "Secrets", dependencies: ["DiagnosisModel"], swiftSettings: strict),
+        .target(
+            name: "OutboundHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "Secrets", dependencies: ["DiagnosisModel", "OutboundHTTP"], swiftSettings: strict),
         .target(
             name: "Orchestrator",
-            dependencies: ["DiagnosisModel", .product(name: "Yams", package: "Yams")],
+            dependencies: ["DiagnosisModel", "OutboundHTTP", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(
@@ -107,6 +115,7 @@ let package = Package(
                 "Orchestrator",
                 "SessionStore",
                 "Secrets",
+                "OutboundHTTP",
                 "CShims",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -181,6 +190,11 @@ let package = Package(
         .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "Redaction", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "OutboundHTTPTests",
+            dependencies: ["OutboundHTTP", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "RunnerProtocolTests", dependencies: ["RunnerProtocol", "DiagnosisModel"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",

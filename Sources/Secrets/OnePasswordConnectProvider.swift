@@ -1,8 +1,6 @@
 import DiagnosisModel
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import OutboundHTTP
 
 /// `op://` through a 1Password Connect server's REST API: vault by name (or id), item by title
 /// (or id), then the field by label or id within the named section.
@@ -81,22 +79,18 @@ struct ConnectClient {
         guard var components = URLComponents(url: host.appendingPathComponent(path), resolvingAgainstBaseURL: false) else { throw fail("bad Connect host URL") }
         if !query.isEmpty { components.queryItems = query }
         guard let url = components.url else { throw fail("bad Connect URL") }
-        var request = URLRequest(url: url, timeoutInterval: Double(timeout.components.seconds) + 1)
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        let data: Data
-        let response: URLResponse
+        let answer: OutboundResponse
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            answer = try await OutboundHTTPClient.shared.send(OutboundRequest(.get, url, headers: [(name: "Authorization", value: "Bearer \(token)"), (name: "Accept", value: "application/json")], timeout: timeout))
         } catch {
-            throw fail("cannot reach 1Password Connect at \(host.absoluteString): \(error.localizedDescription)")
+            throw fail("cannot reach 1Password Connect at \(host.absoluteString): \(error)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        switch status {
+        let data = answer.body
+        switch answer.status {
         case 200: break
-        case 401, 403: throw fail("1Password Connect rejected the token (HTTP \(status))")
+        case 401, 403: throw fail("1Password Connect rejected the token (HTTP \(answer.status))")
         case 404: throw fail("not found in 1Password Connect (\(path))")
-        default: throw fail("1Password Connect answered HTTP \(status)")
+        default: throw fail("1Password Connect answered HTTP \(answer.status)")
         }
         guard let object = try? JSONSerialization.jsonObject(with: data) else { throw fail("1Password Connect sent something that is not JSON") }
         return object

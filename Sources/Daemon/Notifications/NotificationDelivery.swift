@@ -2,13 +2,11 @@ import Crypto
 import DiagnosisModel
 import Foundation
 import Logging
+import OutboundHTTP
 import ServiceLifecycle
 import SessionStore
 import Synchronization
 import Systemd
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Delivers the outbox: one worker per sink, oldest first, so a sink gets its notifications in
 /// order and once (receivers deduplicate on the delivery id if an answer is lost); a failed
@@ -103,34 +101,21 @@ struct NotificationDelivery: Service {
     /// POSTs the body; nil on a 2xx, else why not — in words without the URL (a Slack webhook
     /// URL is a secret).
     static func post(_ entry: OutboxEntry, to endpoint: Endpoint) async -> String? {
-        var request = URLRequest(url: endpoint.url, timeoutInterval: 10)
-        request.httpMethod = "POST"
         let body = Data(entry.body.utf8)
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("sre-diagnose/\(ProductInfo.version)", forHTTPHeaderField: "User-Agent")
+        var headers = [(name: "Content-Type", value: "application/json"), (name: "User-Agent", value: "sre-diagnose/\(ProductInfo.version)")]
         if endpoint.kind == .webhook {
-            request.setValue(entry.deliveryID, forHTTPHeaderField: "X-SRE-Diagnose-Delivery")
-            request.setValue(entry.kind, forHTTPHeaderField: "X-SRE-Diagnose-Event")
+            headers.append((name: "X-SRE-Diagnose-Delivery", value: entry.deliveryID))
+            headers.append((name: "X-SRE-Diagnose-Event", value: entry.kind))
             if let key = endpoint.signingKey {
                 let signature = HMAC<SHA256>.authenticationCode(for: body, using: key).map { String(format: "%02x", $0) }.joined()
-                request.setValue("sha256=\(signature)", forHTTPHeaderField: "X-SRE-Diagnose-Signature")
+                headers.append((name: "X-SRE-Diagnose-Signature", value: "sha256=\(signature)"))
             }
         }
         do {
-            let (_, response) = try await URLSession.shared.data(for: request)
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            return (200..<300).contains(status) ? nil : "HTTP \(status)"
-        } catch let error as URLError {
-            switch error.code {
-            case .timedOut: return "no answer within 10 s"
-            case .cannotConnectToHost, .networkConnectionLost: return "cannot connect"
-            case .cannotFindHost, .dnsLookupFailed: return "host not found"
-            case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate: return "TLS failed"
-            default: return "request failed (URLError \(error.code.rawValue))"
-            }
+            let answer = try await OutboundHTTPClient.shared.send(OutboundRequest(.post, endpoint.url, headers: headers, body: body, timeout: .seconds(10)))
+            return (200..<300).contains(answer.status) ? nil : "HTTP \(answer.status)"
         } catch {
-            return "request failed"
+            return error.description
         }
     }
 }

@@ -1,8 +1,6 @@
 import DiagnosisModel
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import OutboundHTTP
 
 /// An OpenAI-compatible chat-completions endpoint (OpenAI, Ollama, vLLM, llama.cpp server,
 /// LiteLLM): `POST {base_url}/chat/completions` with tools.
@@ -56,27 +54,17 @@ public struct ChatCompletionsClient: Sendable {
         if jsonObject { body["response_format"] = ["type": "json_object"] }
         let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
         let scrubbed = Data(scrub(String(decoding: data, as: UTF8.self)).utf8)
-        var request = URLRequest(url: settings.baseURL.appendingPathComponent("chat/completions"), timeoutInterval: Double(settings.timeout.components.seconds) + 1)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let key = settings.apiKey, !key.isEmpty { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-        request.httpBody = scrubbed
-
-        let timeout = settings.timeout
-        let prepared = request
-        let result: (Data, URLResponse)? = try await withThrowingTaskGroup(of: (Data, URLResponse)?.self) { group in
-            group.addTask { try await URLSession.shared.data(for: prepared) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
+        var headers = [(name: "Content-Type", value: "application/json")]
+        if let key = settings.apiKey, !key.isEmpty { headers.append((name: "Authorization", value: "Bearer \(key)")) }
+        let answer: OutboundResponse
+        do {
+            answer = try await OutboundHTTPClient.shared.send(OutboundRequest(.post, settings.baseURL.appendingPathComponent("chat/completions"), headers: headers, body: scrubbed, timeout: settings.timeout))
+        } catch {
+            throw Failure(error.description)
         }
-        guard let (responseData, response) = result else { throw Failure("no answer within \(timeout)") }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard status == 200 else {
-            throw Failure("HTTP \(status): \(String(decoding: responseData.prefix(200), as: UTF8.self))")
+        let responseData = answer.body
+        guard answer.status == 200 else {
+            throw Failure("HTTP \(answer.status): \(String(decoding: responseData.prefix(200), as: UTF8.self))")
         }
         guard let object = try? JSONSerialization.jsonObject(with: responseData) as? [String: Any],
               let choices = object["choices"] as? [[String: Any]], let message = choices.first?["message"] as? [String: Any] else {
