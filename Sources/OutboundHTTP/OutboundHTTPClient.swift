@@ -62,7 +62,8 @@ public enum OutboundHTTPError: Error, Equatable, CustomStringConvertible {
 /// (≈ 30 shared objects, ≈ 5 MB resident) the daemon loaded at start for three rare requests.
 /// NIO and BoringSSL are linked in already (the HTTP server, the PostgreSQL store).
 /// Requests are rare (a notification, a secret resolved at approval, an LLM call), so no pool:
-/// each one connects, sends `Connection: close` and reads to the end.
+/// each one connects, sends `Connection: close` and reads to the end. No redirects (a 3xx is an
+/// answer like any other: a credential must not follow one to another host) and no proxy.
 public struct OutboundHTTPClient: Sendable {
     /// The system's trust roots; the TLS context is built at the first https request, not at start.
     public static let shared = OutboundHTTPClient()
