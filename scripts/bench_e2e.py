@@ -98,7 +98,7 @@ def start_daemon(bin_dir, root, pg, password, warm):
     with open(token_file, "w") as f:
         f.write(TOKEN)
     os.chmod(token_file, 0o600)
-    # SRE_BENCH_RUNNER: another runner build (scripts/bench e2e --static uses the static one).
+    # SRE_BENCH_RUNNER: another runner build to try against this daemon.
     runner = os.environ.get("SRE_BENCH_RUNNER")
     executable = f", executable: {runner}" if runner else ""
     with open(os.path.join(root, "config.yaml"), "w") as f:

@@ -42,6 +42,7 @@ public enum OutboundHTTPError: Error, Equatable, CustomStringConvertible {
     case tls(String)
     case closedBeforeAnswer
     case answerTooLarge(limit: Int)
+    case proxy(String)
 
     public var description: String {
         switch self {
@@ -52,6 +53,7 @@ public enum OutboundHTTPError: Error, Equatable, CustomStringConvertible {
         case .tls(let reason): "TLS failed (\(reason))"
         case .closedBeforeAnswer: "the connection closed before a complete answer"
         case .answerTooLarge(let limit): "the answer is larger than \(limit / 1024) KiB"
+        case .proxy(let reason): reason
         }
     }
 }
@@ -63,21 +65,25 @@ public enum OutboundHTTPError: Error, Equatable, CustomStringConvertible {
 /// NIO and BoringSSL are linked in already (the HTTP server, the PostgreSQL store).
 /// Requests are rare (a notification, a secret resolved at approval, an LLM call), so no pool:
 /// each one connects, sends `Connection: close` and reads to the end. No redirects (a 3xx is an
-/// answer like any other: a credential must not follow one to another host) and no proxy.
+/// answer like any other: a credential must not follow one to another host). An egress proxy from
+/// the environment as curl reads it (``OutboundProxy``): CONNECT for https, absolute URIs for http.
 public struct OutboundHTTPClient: Sendable {
     /// The system's trust roots; the TLS context is built at the first https request, not at start.
     public static let shared = OutboundHTTPClient()
 
     let tlsContext: LazyTLSContext
     let maxAnswerBytes: Int
+    let proxy: OutboundProxy
     let group: any EventLoopGroup
 
     /// - Parameters:
     ///   - tls: verification settings for https (default: full verification, system roots).
     ///   - maxAnswerBytes: a larger answer is an error, not a growing buffer.
-    public init(tls: TLSConfiguration = .makeClientConfiguration(), maxAnswerBytes: Int = 8 << 20, group: any EventLoopGroup = NIOSingletons.posixEventLoopGroup) {
+    ///   - proxy: default: from the environment (`https_proxy`, `http_proxy`, `no_proxy`).
+    public init(tls: TLSConfiguration = .makeClientConfiguration(), maxAnswerBytes: Int = 8 << 20, proxy: OutboundProxy = .fromEnvironment(), group: any EventLoopGroup = NIOSingletons.posixEventLoopGroup) {
         self.tlsContext = LazyTLSContext(configuration: tls)
         self.maxAnswerBytes = maxAnswerBytes
+        self.proxy = proxy
         self.group = group
     }
 
@@ -98,17 +104,22 @@ public struct OutboundHTTPClient: Sendable {
         } catch let error as OutboundHTTPError {
             throw error
         } catch {
-            throw Self.classify(error, tls: target.tls)
+            throw Self.classify(error, proxied: proxy.endpoint(host: target.host, tls: target.tls) != nil)
         }
     }
 
     func exchange(_ request: OutboundRequest, _ target: Target) async throws -> OutboundResponse {
         let ssl = target.tls ? try tlsContext.get() : nil
         let connectTimeout = min(request.timeout, .seconds(10))
+        let via = proxy.endpoint(host: target.host, tls: target.tls)
+        let tunnel = ProxyTunnelHandler.Outcome()
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(Int64(connectTimeout / .milliseconds(1))))
-            .connect(host: target.host, port: target.port) { channel in
+            .connect(host: via?.host ?? target.host, port: via?.port ?? target.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let via, ssl != nil {
+                        try channel.pipeline.syncOperations.addHandler(ProxyTunnelHandler(host: target.host, port: target.port, authorization: via.authorization, outcome: tunnel))
+                    }
                     if let ssl {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: ssl, serverHostname: target.sniHostname))
                     }
@@ -117,14 +128,30 @@ public struct OutboundHTTPClient: Sendable {
                 }
             }
         let limit = maxAnswerBytes
-        return try await channel.executeThenClose { inbound, outbound in
+        do {
+            return try await converse(request, target, via: via, limit: limit, on: channel)
+        } catch {
+            throw tunnel.failure.withLock { $0 } ?? error
+        }
+    }
+
+    /// One request and its answer on a connected channel, which it closes.
+    func converse(_ request: OutboundRequest, _ target: Target, via: OutboundProxy.Endpoint?, limit: Int, on channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>) async throws -> OutboundResponse {
+        try await channel.executeThenClose { inbound, outbound in
             var headers = HTTPHeaders()
             headers.add(name: "Host", value: target.hostHeader)
             for header in request.headers { headers.add(name: header.name, value: header.value) }
             if !headers.contains(name: "User-Agent") { headers.add(name: "User-Agent", value: "sre-diagnose") }
             headers.add(name: "Content-Length", value: String(request.body?.count ?? 0))
             headers.add(name: "Connection", value: "close")
-            try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue), uri: target.requestURI, headers: headers)))
+            // Plain http through a proxy: the absolute URI, and the proxy's credentials in the clear
+            // as with curl (https goes through the CONNECT tunnel instead).
+            var uri = target.requestURI
+            if let via, !target.tls {
+                uri = "http://\(target.hostHeader)\(target.requestURI)"
+                if let authorization = via.authorization { headers.add(name: "Proxy-Authorization", value: authorization) }
+            }
+            try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue), uri: uri, headers: headers)))
             if let body = request.body, !body.isEmpty {
                 try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
             }
@@ -149,12 +176,13 @@ public struct OutboundHTTPClient: Sendable {
     }
 
     /// NIO's and BoringSSL's errors in the words above (never their text with addresses in it).
-    static func classify(_ error: any Error, tls: Bool) -> OutboundHTTPError {
+    static func classify(_ error: any Error, proxied: Bool) -> OutboundHTTPError {
         switch error {
         case let error as NIOConnectionError:
+            if proxied { return .proxy("cannot connect to the proxy") }
             return error.connectionErrors.isEmpty && (error.dnsAError != nil || error.dnsAAAAError != nil) ? .hostNotFound : .cannotConnect
         case ChannelError.connectTimeout:
-            return .cannotConnect
+            return proxied ? .proxy("cannot connect to the proxy") : .cannotConnect
         case let error as NIOSSLError:
             return .tls(Self.tlsReason(String(describing: error)))
         case let error as BoringSSLError:
