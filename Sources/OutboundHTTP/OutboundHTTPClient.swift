@@ -151,11 +151,19 @@ public struct OutboundHTTPClient: Sendable {
                 uri = "http://\(target.hostHeader)\(target.requestURI)"
                 if let authorization = via.authorization { headers.add(name: "Proxy-Authorization", value: authorization) }
             }
-            try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue), uri: uri, headers: headers)))
-            if let body = request.body, !body.isEmpty {
-                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
+            // A write that fails does not end the exchange: a server may answer and close before the
+            // last bytes are written, and a refused TLS handshake closes the connection with its
+            // reason on the inbound side. Either way the answer, or the reason, is read below.
+            var writeError: (any Error)?
+            do {
+                try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue), uri: uri, headers: headers)))
+                if let body = request.body, !body.isEmpty {
+                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
+                }
+                try await outbound.write(.end(nil))
+            } catch {
+                writeError = error
             }
-            try await outbound.write(.end(nil))
 
             var status: Int?
             var body = ByteBuffer()
@@ -171,7 +179,7 @@ public struct OutboundHTTPClient: Sendable {
                     if let status { return OutboundResponse(status: status, body: Data(body.readableBytesView)) }
                 }
             }
-            throw OutboundHTTPError.closedBeforeAnswer
+            throw writeError ?? OutboundHTTPError.closedBeforeAnswer
         }
     }
 

@@ -18,8 +18,18 @@ import TestSupport
 
     static func url(_ text: String) throws -> URL { try #require(URL(string: text)) }
 
+    /// The system's trust roots and no proxy, whatever this machine's environment says.
+    static let direct = OutboundHTTPClient(proxy: .none)
+
+    /// A client that trusts the test CA in `ca` (and nothing else), without a proxy.
+    static func client(trusting ca: String, proxy: OutboundProxy = .none) -> OutboundHTTPClient {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .file(ca)
+        return OutboundHTTPClient(tls: configuration, proxy: proxy)
+    }
+
     static func failure(_ request: OutboundRequest) async -> OutboundHTTPError? {
-        await failure(.shared, request)
+        await failure(direct, request)
     }
 
     static func failure(_ client: OutboundHTTPClient, _ request: OutboundRequest) async -> OutboundHTTPError? {
@@ -38,7 +48,7 @@ import TestSupport
         defer { server.stop() }
 
         let body = Data(#"{"text":"grüße"}"#.utf8)
-        let answer = try await OutboundHTTPClient.shared.send(OutboundRequest(
+        let answer = try await Self.direct.send(OutboundRequest(
             .post, try Self.url("\(base)/echo/a%20b?x=1&y=two"),
             headers: [(name: "Content-Type", value: "application/json"), (name: "X-SRE-Diagnose-Event", value: "session.completed")],
             body: body, timeout: .seconds(5)
@@ -55,7 +65,7 @@ import TestSupport
         #expect(headers["host"] == base.replacingOccurrences(of: "http://", with: ""))
         #expect(headers["user-agent"] == "sre-diagnose")
 
-        let get = try await OutboundHTTPClient.shared.send(OutboundRequest(.get, try Self.url("\(base)/echo"), headers: [(name: "User-Agent", value: "sre-diagnose/9")], timeout: .seconds(5)))
+        let get = try await Self.direct.send(OutboundRequest(.get, try Self.url("\(base)/echo"), headers: [(name: "User-Agent", value: "sre-diagnose/9")], timeout: .seconds(5)))
         let getEcho = try #require(try JSONSerialization.jsonObject(with: get.body) as? [String: Any])
         #expect(getEcho["method"] as? String == "GET")
         #expect((getEcho["headers"] as? [String: String])?["user-agent"] == "sre-diagnose/9")
@@ -67,9 +77,9 @@ import TestSupport
         let (server, base) = try Self.echoServer(directory)
         defer { server.stop() }
 
-        let chunked = try await OutboundHTTPClient.shared.send(OutboundRequest(.get, try Self.url("\(base)/chunked"), timeout: .seconds(5)))
+        let chunked = try await Self.direct.send(OutboundRequest(.get, try Self.url("\(base)/chunked"), timeout: .seconds(5)))
         #expect(String(decoding: chunked.body, as: UTF8.self) == "alpha-beta-gamma")
-        let failing = try await OutboundHTTPClient.shared.send(OutboundRequest(.post, try Self.url("\(base)/status/503"), timeout: .seconds(5)))
+        let failing = try await Self.direct.send(OutboundRequest(.post, try Self.url("\(base)/status/503"), timeout: .seconds(5)))
         #expect(failing.status == 503)
     }
 
@@ -79,7 +89,7 @@ import TestSupport
         let (server, base) = try Self.echoServer(directory)
         defer { server.stop() }
 
-        let client = OutboundHTTPClient(maxAnswerBytes: 64 * 1024)
+        let client = OutboundHTTPClient(maxAnswerBytes: 64 * 1024, proxy: .none)
         let fits = try await client.send(OutboundRequest(.get, try Self.url("\(base)/big/65536"), timeout: .seconds(5)))
         #expect(fits.body.count == 65536)
         #expect(await Self.failure(client, OutboundRequest(.get, try Self.url("\(base)/big/2000000"), timeout: .seconds(5))) == .answerTooLarge(limit: 64 * 1024))
@@ -116,11 +126,7 @@ import TestSupport
         defer { directory.remove() }
         let valid = try TLSTestServer(certificate: "valid", directory: directory)
         defer { valid.stop() }
-        let trusting = OutboundHTTPClient(tls: {
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            configuration.trustRoots = .file(directory.file("ca.pem"))
-            return configuration
-        }())
+        let trusting = Self.client(trusting: directory.file("ca.pem"))
 
         // openssl s_server -www answers GET / with its status page.
         let answer = try await trusting.send(OutboundRequest(.get, try Self.url("https://localhost:\(valid.port)/"), timeout: .seconds(5)))
@@ -135,11 +141,7 @@ import TestSupport
         defer { other.remove() }
         let wrongName = try TLSTestServer(certificate: "wrongname", directory: other)
         defer { wrongName.stop() }
-        let trustingOther = OutboundHTTPClient(tls: {
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            configuration.trustRoots = .file(other.file("ca.pem"))
-            return configuration
-        }())
+        let trustingOther = Self.client(trusting: other.file("ca.pem"))
         let error = await Self.failure(trustingOther, OutboundRequest(.get, try Self.url("https://localhost:\(wrongName.port)/"), timeout: .seconds(5)))
         #expect(error == .tls("certificate is for another name"))
     }

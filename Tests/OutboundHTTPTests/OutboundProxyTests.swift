@@ -32,9 +32,7 @@ import TestSupport
     }
 
     static func client(proxy: OutboundProxy, trusting ca: String) -> OutboundHTTPClient {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(ca)
-        return OutboundHTTPClient(tls: tls, proxy: proxy)
+        OutboundHTTPClientTests.client(trusting: ca, proxy: proxy)
     }
 
     @Test func httpsGoesThroughACONNECTTunnelWithTheOriginsCertificateChecked() async throws {
