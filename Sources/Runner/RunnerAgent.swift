@@ -44,7 +44,7 @@ public enum RunnerAgent {
         }
 
         // A warm runner has time until its job arrives: pay the first-use costs now.
-        if domain == nil { Warmup.prepare() }
+        if domain == nil { await Warmup.prepare() }
 
         var iterator = connection.incoming.makeAsyncIterator()
         let job: RunnerJob

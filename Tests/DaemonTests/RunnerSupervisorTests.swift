@@ -388,11 +388,71 @@ final class PeakMemory: @unchecked Sendable {
     }
 }
 
-/// A launched runner's `Process` must not outlive the runner: corelibs-foundation keeps it alive
-/// until `waitUntilExit()` runs, and with it the `onExit` closure and everything that closure
-/// holds (the supervisor's per-run state) — one leak per runner, found by the soak benchmark.
+/// The local launcher (`posix_spawn`): what a runner inherits, and that nothing of a runner
+/// outlives it.
 @Suite struct LocalRunnerLauncherTests {
     final class Witness: Sendable {}
+
+    /// A runner inherits nothing of the daemon but stderr: no other descriptor (a client's
+    /// socket, the database), no variable beyond its own and the locale/path ones, no ignored or
+    /// blocked signal; stdin and stdout are /dev/null; it leads its own process group from the
+    /// first instruction, so the group kill after it ends cannot miss it.
+    @Test func aRunnerStartsCleanInItsOwnProcessGroup() async throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("launch")
+        defer { directory.remove() }
+        let report = directory.file("report.json")
+        let script = try directory.write("inspect.py", """
+            #!/usr/bin/python3
+            import json, os, sys
+            fds = {}
+            for name in os.listdir("/proc/self/fd"):
+                try:
+                    fds[name] = os.readlink("/proc/self/fd/" + name)
+                except OSError:
+                    pass
+            status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
+            json.dump({"fds": fds, "env": sorted(os.environ), "pgid": os.getpgid(0), "pid": os.getpid(), "argv": sys.argv[1:],
+                       "blocked": int(status["SigBlk"].strip(), 16), "ignored": int(status["SigIgn"].strip(), 16)}, open("\(report)", "w"))
+            """, mode: 0o755)
+        // What the daemon might hold when it launches: a descriptor without CLOEXEC, an ignored signal.
+        var leaked: [Int32] = [0, 0]
+        #expect(pipe(&leaked) == 0)
+        defer { close(leaked[0]); close(leaked[1]) }
+        let previous = signal(SIGUSR2, SIG_IGN)
+        defer { signal(SIGUSR2, previous) }
+
+        let (exited, continuation) = AsyncStream<RunnerExit>.makeStream()
+        let launched = try LocalRunnerLauncher(executable: script).launch(
+            RunnerLaunchRequest(runnerID: "r1", token: "t", domain: .network, sessionID: "s", socketPath: "/nonexistent", maxFrameBytes: 1024),
+            onExit: { continuation.yield($0); continuation.finish() })
+        let pid = try #require(launched.expectedPeerPID)
+        var iterator = exited.makeAsyncIterator()
+        #expect(await iterator.next() == .exited(0))
+
+        struct Report: Decodable { let fds: [String: String]; let env: [String]; let pgid: Int32; let pid: Int32; let argv: [String]; let blocked: UInt64; let ignored: UInt64 }
+        let seen = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: report)))
+        #expect(seen.pid == pid && seen.pgid == pid, "its own process group")
+        #expect(seen.argv == ["--runner-id", "r1", "--domain", "network"])
+        #expect(seen.fds["0"] == "/dev/null" && seen.fds["1"] == "/dev/null")
+        // 0–2, and the directory listdir itself opened.
+        #expect(seen.fds.count <= 4 && seen.fds[String(leaked[0])] == nil && seen.fds[String(leaked[1])] == nil, "inherited: \(seen.fds)")
+        #expect(Set(seen.env).isSubset(of: Set(LocalRunnerLauncher.passthrough + RunnerEnvironment.all)), "environment: \(seen.env)")
+        #expect(seen.env.contains(RunnerEnvironment.token))
+        #expect(seen.blocked == 0)
+        // Of the standard signals: Python itself ignores SIGPIPE and SIGXFSZ; nothing else may be
+        // (32 and 33 are glibc's own, out of any program's reach).
+        let python = UInt64(1) << (SIGPIPE - 1) | UInt64(1) << (SIGXFSZ - 1)
+        #expect(seen.ignored & 0x7fff_ffff & ~python == 0, "ignored: \(String(seen.ignored, radix: 16))")
+    }
+
+    /// A runner that cannot be started is an error at launch, not a silent exit later.
+    @Test func aMissingExecutableFailsTheLaunch() {
+        #expect(throws: LocalRunnerLauncher.LaunchError.self) {
+            try LocalRunnerLauncher(executable: "/nonexistent/sre-diagnose-runner").launch(
+                RunnerLaunchRequest(runnerID: "r1", token: "t", domain: nil, sessionID: nil, socketPath: "/nonexistent", maxFrameBytes: 1024),
+                onExit: { _ in })
+        }
+    }
 
     @Test func processAndExitHandlerAreReleasedOnceTheRunnerExits() async throws {
         let launcher = LocalRunnerLauncher(executable: "/bin/true")
@@ -414,7 +474,7 @@ final class PeakMemory: @unchecked Sendable {
             var iterator = exited.makeAsyncIterator()
             #expect(await iterator.next() == .exited(0))
         }
-        // The handler runs on its own thread; give it a moment to return and drop its captures.
+        // The handler runs on the reaping thread; give it a moment to return and drop its captures.
         for _ in 0..<100 where !released.allSatisfy({ $0() }) { try await Task.sleep(for: .milliseconds(20)) }
         #expect(released.filter { $0() }.count == 5)
     }

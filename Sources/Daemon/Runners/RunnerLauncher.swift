@@ -45,7 +45,7 @@ extension LaunchedRunner {
     public func cancelled() {}
 }
 
-/// Starts runners. The local launcher uses `Foundation.Process`; the Kubernetes-Job launcher
+/// Starts runners. The local launcher uses `posix_spawn`; the Kubernetes-Job launcher
 /// (``KubernetesRunnerLauncher``, docs/DESIGN.md §14) implements the same seam; the protocol is
 /// the same over both.
 public protocol RunnerLauncher: Sendable {
