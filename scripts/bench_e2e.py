@@ -302,7 +302,7 @@ def main():
         scenario(args[0], "healthy", 1, lambda pg: None, lambda pg: pg.password, 2)
         return
     bin_dir = args[0]
-    runs = int(args[1]) if len(args) > 1 else 9
+    runs = int(args[1]) if len(args) > 1 else 21
     print("overhead = POST→report − slowest probe − client approval turn-around (target ≤ 10 ms);")
     print("first finding = POST→first finding event − client approval turn-around (target ≤ 10 ms)")
     print("in the daemon = the report's own timings: total − approval wait − slowest probe (no HTTP, SSE or client)")

@@ -22,7 +22,8 @@ import Testing
             runnerID: "0f8c2a1b-Database_7", token: "one-time-token", domain: .database, sessionID: "0f8c2a1b-5f0e-4c55-9d07-1b1f6f0e2c11",
             socketPath: "/run/sre-diagnose/runners/supervisor.sock", maxFrameBytes: 1 << 20
         )
-        let job = Self.launcher().makeJob(request)
+        let launcher = Self.launcher()
+        let job = launcher.makeJob(request)
         #expect(job.metadata.name == "sre-runner-0f8c2a1b-database-7")
         #expect(job.metadata.namespace == "sre")
         #expect(job.metadata.labels["sre-diagnose/session"] == "0f8c2a1b-5f0e-4c55-9d07-1b1f6f0e2c11")
@@ -31,15 +32,22 @@ import Testing
         #expect(job.spec.activeDeadlineSeconds == 90 && job.spec.backoffLimit == 0 && job.spec.ttlSecondsAfterFinished == 300)
         let container = try #require(job.spec.template.spec.containers.first)
         #expect(container.args == ["--runner-id", "0f8c2a1b-Database_7", "--domain", "database"])
-        let env = Dictionary(uniqueKeysWithValues: container.env.map { ($0.name, $0.value) })
-        #expect(env["SRE_RUNNER_SOCKET"] == "tls://sre-diagnose-runners.sre.svc:32101", "not the daemon's local socket")
-        #expect(env["SRE_RUNNER_SERVER_NAME"] == "sre-diagnose-runners.sre.svc")
-        #expect(env["SRE_RUNNER_TOKEN"] == "one-time-token")
+        let env = Dictionary(uniqueKeysWithValues: container.env.map { ($0.name, $0) })
+        #expect(env["SRE_RUNNER_SOCKET"]?.value == "tls://sre-diagnose-runners.sre.svc:32101", "not the daemon's local socket")
+        #expect(env["SRE_RUNNER_SERVER_NAME"]?.value == "sre-diagnose-runners.sre.svc")
+        // The token is read from the runner's Secret, not written in the Job.
+        #expect(env["SRE_RUNNER_TOKEN"]?.value == nil)
+        #expect(env["SRE_RUNNER_TOKEN"]?.valueFrom?.secretKeyRef == .init(name: job.metadata.name, key: "token"))
+        let secret = launcher.makeSecret(request)
+        #expect(secret.metadata == job.metadata && secret.stringData == ["token": "one-time-token"])
+        let secretJSON = String(decoding: try JSONEncoder().encode(secret), as: UTF8.self)
+        #expect(secretJSON.contains("\"kind\":\"Secret\"") && secretJSON.contains("\"type\":\"Opaque\""))
         #expect(job.spec.template.spec.automountServiceAccountToken == false)
         #expect(container.securityContext.readOnlyRootFilesystem && container.securityContext.capabilities.drop == ["ALL"])
         // Encodes as the API expects (camelCase keys, apiVersion/kind).
         let json = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
         #expect(json.contains("\"apiVersion\":\"batch\\/v1\"") && json.contains("\"ttlSecondsAfterFinished\":300"))
+        #expect(!json.contains("one-time-token"), "whoever can read the Job must not learn the token")
     }
 
     @Test func namesAndLabelsAreValidKubernetesValues() {

@@ -71,6 +71,12 @@ import Testing
             return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         }
 
+        /// The token Secrets, as created.
+        var secrets: [[String: Any]] {
+            let text = (try? String(contentsOfFile: directory.file("requests.jsonl.secrets"), encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+
         var requests: [[String: Any]] {
             let text = (try? String(contentsOfFile: directory.file("requests.jsonl"), encoding: .utf8)) ?? ""
             return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -117,13 +123,33 @@ import Testing
             #expect(pod["restartPolicy"] as? String == "Never")
             let container = (pod["containers"] as? [[String: Any]])?.first ?? [:]
             #expect(container["image"] as? String == "registry.example/sre-diagnose:test")
-            let env = Dictionary(((container["env"] as? [[String: String]]) ?? []).compactMap { entry in entry["name"].map { ($0, entry["value"] ?? "") } }, uniquingKeysWith: { $1 })
+            let entries = (container["env"] as? [[String: Any]]) ?? []
+            let env = Dictionary(entries.compactMap { entry in (entry["name"] as? String).map { ($0, entry["value"] as? String ?? "") } }, uniquingKeysWith: { $1 })
             #expect(env["SRE_RUNNER_SOCKET"]?.hasPrefix("tls://localhost:") == true)
             #expect(env["SRE_RUNNER_CA"]?.contains("BEGIN CERTIFICATE") == true)
             #expect(env.keys.allSatisfy { $0.hasPrefix("SRE_RUNNER_") }, "only how to reach the daemon: \(env.keys.sorted())")
+            // The one-time token: from the runner's own Secret, which the Job owns.
+            let tokenSource = entries.first { $0["name"] as? String == "SRE_RUNNER_TOKEN" }?["valueFrom"] as? [String: Any]
+            let reference = tokenSource?["secretKeyRef"] as? [String: String]
+            #expect(reference == ["name": metadata["name"] as? String ?? "?", "key": "token"], "\(entries)")
+            #expect(env["SRE_RUNNER_TOKEN"] == "", "no token value in the Job")
             let security = container["securityContext"] as? [String: Any] ?? [:]
             #expect(security["runAsNonRoot"] as? Bool == true && security["allowPrivilegeEscalation"] as? Bool == false)
             #expect(((container["resources"] as? [String: Any])?["limits"] as? [String: String])?["memory"] == "128Mi")
+        }
+        let secrets = setup.secrets
+        #expect(secrets.count == 2, "one token Secret per Job")
+        let tokens = secrets.compactMap { ($0["stringData"] as? [String: String])?["token"] }
+        #expect(tokens.count == 2 && tokens.allSatisfy { !raw.contains($0) }, "the tokens are in the Secrets, nowhere in a Job")
+        for secret in secrets {
+            let name = ((secret["metadata"] as? [String: Any])?["name"] as? String) ?? "?"
+            #expect(secret["type"] as? String == "Opaque")
+            // Owned by its Job (Kubernetes deletes it with the Job), and deleted once the runner ended.
+            #expect(setup.requests.contains { $0["method"] as? String == "PATCH" && $0["path"] as? String == "/api/v1/namespaces/diagnose/secrets/\(name)"
+                && ($0["body"] as? String)?.contains("\"uid\":\"uid-\(name)\"") == true })
+            #expect(TestEnvironment.waitUntil(timeout: 10) {
+                setup.requests.contains { $0["method"] as? String == "DELETE" && $0["path"] as? String == "/api/v1/namespaces/diagnose/secrets/\(name)" }
+            }, "the spent token's Secret is deleted")
         }
         // The API saw the service account's token (the stand-in refuses anything else) and the
         // Jobs are read until they finished (which frees their slots).
@@ -145,6 +171,9 @@ import Testing
         #expect(TestEnvironment.waitUntil(timeout: 20) {
             setup.requests.contains { $0["method"] as? String == "DELETE" && ($0["path"] as? String)?.contains("/jobs/\(name)") == true }
         }, "cancel deletes the Job")
+        #expect(TestEnvironment.waitUntil(timeout: 20) {
+            setup.requests.contains { $0["method"] as? String == "DELETE" && ($0["path"] as? String)?.hasSuffix("/secrets/\(name)") == true }
+        }, "and its token's Secret")
         _ = try SessionAPITests.waitForStatus(daemon, id) { $0 == "cancelled" }
     }
 

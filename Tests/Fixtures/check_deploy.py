@@ -4,7 +4,8 @@ the deployment promises. Prints each failure; exit status 1 if any.
 
 - a Deployment with 2 replicas, readiness and liveness probes on /health, non-root, read-only root
 - RBAC: one namespaced Role with only jobs (create/get/list/watch/delete), pods and pods/log
-  (read) — no wildcard, no secrets, no ClusterRole — bound to the daemon's service account
+  (read), secrets (create/patch/delete: the runners' token Secrets — never get, list or watch) —
+  no wildcard, no ClusterRole — bound to the daemon's service account
 - the config ConfigMap holds no secret: every credential/token value is a cred:// reference
 - credentials come from a Secret volume mounted at CREDENTIALS_DIRECTORY
 - a PodDisruptionBudget, a NetworkPolicy admitting 32100 and 32101, a Service for the API
@@ -54,7 +55,8 @@ if deployments:
 
 roles = of_kind("Role")
 check(len(roles) == 1, "one Role")
-allowed = {("batch", "jobs"): {"create", "get", "list", "watch", "delete"}, ("", "pods"): {"get", "list", "watch"}, ("", "pods/log"): {"get"}}
+allowed = {("batch", "jobs"): {"create", "get", "list", "watch", "delete"}, ("", "pods"): {"get", "list", "watch"}, ("", "pods/log"): {"get"},
+           ("", "secrets"): {"create", "patch", "delete"}}
 for role in roles:
     for rule in role.get("rules", []):
         for group in rule.get("apiGroups", []):

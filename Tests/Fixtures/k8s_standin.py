@@ -10,9 +10,15 @@ this process's environment but PATH). Job status follows the process: active, th
 failed; delete kills the process group and removes the Job. Created Jobs are appended to
 REQUEST_LOG.jobs as JSON lines, exactly as received.
 
+And v1 Secrets (create, get, merge-patch of metadata, delete), appended to REQUEST_LOG.secrets as
+received: a container's env `valueFrom.secretKeyRef` reads them when the pod starts (a missing
+Secret or key fails the pod, as the kubelet does), and deleting a Job deletes the Secrets it owns
+(ownerReferences by uid), as the garbage collector does.
+
 usage: k8s_standin.py SCENARIO PORT_FILE TOKEN REQUEST_LOG CERT KEY     SCENARIO: broken | oom | healthy
 Served over HTTPS (kubectl sends bearer tokens only over TLS).
 """
+import base64
 import json
 import os
 import signal
@@ -165,6 +171,7 @@ def resource_list(group_version, resources):
 
 JOBS = {}  # (namespace, name) -> {"job": object, "process": Popen}
 JOBS_LOCK = threading.Lock()
+SECRETS = {}  # (namespace, name) -> Secret object (under JOBS_LOCK)
 
 
 def job_status(entry):
@@ -176,11 +183,30 @@ def job_status(entry):
     return {"failed": 1, "startTime": NOW, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}
 
 
+def secret_value(namespace, reference):
+    secret = SECRETS.get((namespace, reference.get("name")))
+    if secret is None:
+        return None
+    if reference.get("key") in secret.get("stringData", {}):
+        return secret["stringData"][reference["key"]]
+    encoded = secret.get("data", {}).get(reference.get("key"))
+    return base64.b64decode(encoded).decode() if encoded is not None else None
+
+
 def run_pod(job):
     container = job["spec"]["template"]["spec"]["containers"][0]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     for variable in container.get("env", []):
-        env[variable["name"]] = variable.get("value", "")
+        reference = variable.get("valueFrom", {}).get("secretKeyRef")
+        if reference is not None:
+            value = secret_value(job["metadata"]["namespace"], reference)
+            if value is None:
+                # The kubelet does not start a container whose Secret is missing (CreateContainerConfigError).
+                return subprocess.Popen(["sh", "-c", f"echo 'secret {reference.get('name')} not found' >&2; exit 1"],
+                                        stderr=open(request_log + ".pods", "a"), start_new_session=True)
+            env[variable["name"]] = value
+        else:
+            env[variable["name"]] = variable.get("value", "")
     return subprocess.Popen(container["command"] + container.get("args", []), env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=open(request_log + ".pods", "a"), start_new_session=True)
 
@@ -259,12 +285,43 @@ class Handler(BaseHTTPRequestHandler):
             return parts[4], (parts[6] if len(parts) == 7 else None)
         return None
 
+    def secrets_path(self):
+        """(namespace, name or None) for /api/v1/namespaces/NS/secrets[/NAME], else None."""
+        parts = [p for p in urlparse(self.path).path.split("/") if p]
+        if len(parts) in (5, 6) and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "secrets":
+            return parts[3], (parts[5] if len(parts) == 6 else None)
+        return None
+
+    def create_secret(self, namespace, body):
+        try:
+            secret = json.loads(body)
+            name = secret["metadata"]["name"]
+        except (ValueError, KeyError) as error:
+            return self.status(400, "BadRequest", f"invalid Secret: {error}")
+        if secret.get("apiVersion") != "v1" or secret.get("kind") != "Secret":
+            return self.status(400, "BadRequest", "expected a v1 Secret")
+        with open(request_log + ".secrets", "a") as log:
+            log.write(json.dumps(secret) + "\n")
+        with JOBS_LOCK:
+            if (namespace, name) in SECRETS:
+                return self.status(409, "AlreadyExists", f'secrets "{name}" already exists')
+            secret["metadata"]["namespace"] = namespace
+            secret["metadata"]["uid"] = f"uid-secret-{name}"
+            SECRETS[(namespace, name)] = secret
+        # As the API server answers: stringData is write-only; the stored form is base64 data.
+        shown = {k: v for k, v in secret.items() if k != "stringData"}
+        shown["data"] = {k: base64.b64encode(v.encode()).decode() for k, v in secret.get("stringData", {}).items()}
+        return self.send(201, shown)
+
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
         with open(request_log, "a") as log:
             log.write(json.dumps({"method": "POST", "path": self.path}) + "\n")
         if self.headers.get("Authorization") != "Bearer " + token:
             return self.status(401, "Unauthorized", "Unauthorized")
+        secrets = self.secrets_path()
+        if secrets is not None and secrets[1] is None:
+            return self.create_secret(secrets[0], body)
         target = self.jobs_path()
         if target is None or target[1] is not None:
             return self.status(405, "MethodNotAllowed", "this stand-in creates Jobs only")
@@ -290,11 +347,24 @@ class Handler(BaseHTTPRequestHandler):
             log.write(json.dumps({"method": "DELETE", "path": self.path}) + "\n")
         if self.headers.get("Authorization") != "Bearer " + token:
             return self.status(401, "Unauthorized", "Unauthorized")
+        secrets = self.secrets_path()
+        if secrets is not None and secrets[1] is not None:
+            with JOBS_LOCK:
+                removed = SECRETS.pop(secrets, None)
+            if removed is None:
+                return self.status(404, "NotFound", f'secrets "{secrets[1]}" not found')
+            return self.send(200, {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": secrets[1], "kind": "secrets"}})
         target = self.jobs_path()
         if target is None or target[1] is None:
-            return self.status(405, "MethodNotAllowed", "this stand-in deletes Jobs only")
+            return self.status(405, "MethodNotAllowed", "this stand-in deletes Jobs and Secrets only")
         with JOBS_LOCK:
             entry = JOBS.pop(target, None)
+            if entry is not None:
+                # The garbage collector: what the Job owned goes with it.
+                uid = entry["job"]["metadata"]["uid"]
+                for key in [key for key, secret in SECRETS.items()
+                            if any(owner.get("uid") == uid for owner in secret["metadata"].get("ownerReferences", []))]:
+                    del SECRETS[key]
         if entry is None:
             return self.status(404, "NotFound", f'jobs.batch "{target[1]}" not found')
         if entry["process"].poll() is None:
@@ -308,7 +378,30 @@ class Handler(BaseHTTPRequestHandler):
     def do_PUT(self):
         self.status(405, "MethodNotAllowed", "this stand-in does not update")
 
-    do_PATCH = do_PUT
+    def do_PATCH(self):
+        """A JSON merge patch of a Secret's metadata (labels, ownerReferences)."""
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+        with open(request_log, "a") as log:
+            log.write(json.dumps({"method": "PATCH", "path": self.path, "body": body.decode(errors="replace")}) + "\n")
+        if self.headers.get("Authorization") != "Bearer " + token:
+            return self.status(401, "Unauthorized", "Unauthorized")
+        target = self.secrets_path()
+        if target is None or target[1] is None:
+            return self.status(405, "MethodNotAllowed", "this stand-in patches Secrets only")
+        if self.headers.get("Content-Type") != "application/merge-patch+json":
+            return self.status(415, "UnsupportedMediaType", "the body must be application/merge-patch+json")
+        try:
+            patch = json.loads(body)
+        except ValueError as error:
+            return self.status(400, "BadRequest", f"invalid patch: {error}")
+        with JOBS_LOCK:
+            secret = SECRETS.get(target)
+            if secret is None:
+                return self.status(404, "NotFound", f'secrets "{target[1]}" not found')
+            for field, value in patch.get("metadata", {}).items():
+                secret["metadata"][field] = value
+            shown = {k: v for k, v in secret.items() if k != "stringData"}
+        return self.send(200, shown)
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

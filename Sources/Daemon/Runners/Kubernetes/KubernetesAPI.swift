@@ -1,7 +1,8 @@
 import DiagnosisModel
 import Foundation
 
-/// The few Kubernetes API calls the Job launcher makes (create, read and delete a Job), through
+/// The few Kubernetes API calls the Job launcher makes (a Job: create, read, delete; its token's
+/// Secret: create, own, delete), through
 /// curl: the API server's CA is the cluster's own, which curl takes as a file, and the bearer
 /// token reaches curl in its config on stdin — never in argv.
 struct KubernetesAPI: Sendable {
@@ -21,8 +22,35 @@ struct KubernetesAPI: Sendable {
     /// The service account a pod runs as, when the daemon runs in a cluster.
     static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-    func createJob(_ job: KubernetesJob) async throws {
-        _ = try await call("POST", "/apis/batch/v1/namespaces/\(job.metadata.namespace)/jobs", body: String(decoding: try JSONEncoder().encode(job), as: UTF8.self))
+    /// Creates the Job; returns its uid (what an owner reference names).
+    func createJob(_ job: KubernetesJob) async throws -> String? {
+        let created = try await call("POST", "/apis/batch/v1/namespaces/\(job.metadata.namespace)/jobs", body: String(decoding: try JSONEncoder().encode(job), as: UTF8.self))
+        return created.objectValue?["metadata"]?.objectValue?["uid"]?.stringValue
+    }
+
+    func createSecret(_ secret: KubernetesSecret) async throws {
+        _ = try await call("POST", "/api/v1/namespaces/\(secret.metadata.namespace)/secrets", body: String(decoding: try JSONEncoder().encode(secret), as: UTF8.self))
+    }
+
+    /// Makes the Job the Secret's owner: Kubernetes' garbage collector then deletes the Secret
+    /// with the Job, even when this daemon is gone by then.
+    func setOwner(ofSecret name: String, namespace: String, job: String, uid: String) async throws {
+        let owner: JSONValue = .object(["metadata": .object(["ownerReferences": .array([.object([
+            "apiVersion": .string("batch/v1"), "kind": .string("Job"), "name": .string(job), "uid": .string(uid),
+        ])])])])
+        _ = try await call(
+            "PATCH", "/api/v1/namespaces/\(namespace)/secrets/\(name)",
+            body: String(decoding: try JSONEncoder().encode(owner), as: UTF8.self), contentType: "application/merge-patch+json"
+        )
+    }
+
+    /// Deletes the Secret; one already gone is fine.
+    func deleteSecret(_ name: String, namespace: String) async throws {
+        do {
+            _ = try await call("DELETE", "/api/v1/namespaces/\(namespace)/secrets/\(name)")
+        } catch let failure as Failure where failure.status == 404 {
+            return
+        }
     }
 
     /// The Job, or nil when it does not exist (deleted, or cleaned up after finishing).
@@ -43,7 +71,7 @@ struct KubernetesAPI: Sendable {
         }
     }
 
-    private func call(_ method: String, _ path: String, body: String? = nil) async throws -> JSONValue {
+    private func call(_ method: String, _ path: String, body: String? = nil, contentType: String = "application/json") async throws -> JSONValue {
         func quoted(_ value: String) -> String {
             "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
                 .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r") + "\""
@@ -58,7 +86,7 @@ struct KubernetesAPI: Sendable {
         if let caFile { config.append("cacert = \(quoted(caFile))") }
         if let body {
             // The body too goes in the config (one JSON line, quoted), so stdin carries both.
-            config += ["header = \"Content-Type: application/json\"", "data-binary = \(quoted(body))"]
+            config += ["header = \(quoted("Content-Type: \(contentType)"))", "data-binary = \(quoted(body))"]
         }
         let output = try await Curl.run(config: config.joined(separator: "\n") + "\n")
         guard let newline = output.stdout.lastIndex(of: UInt8(ascii: "\n")), let status = Int(String(decoding: output.stdout[(newline + 1)...], as: UTF8.self)) else {

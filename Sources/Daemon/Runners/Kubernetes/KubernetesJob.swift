@@ -46,9 +46,30 @@ struct KubernetesJob: Codable, Sendable, Equatable {
         var securityContext = SecurityContext()
     }
 
+    /// A literal value, or (for the runner's token) a key of a Secret.
     struct EnvVar: Codable, Sendable, Equatable {
         var name: String
-        var value: String
+        var value: String?
+        var valueFrom: Source?
+
+        init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+
+        init(name: String, secret: String, key: String) {
+            self.name = name
+            valueFrom = Source(secretKeyRef: .init(name: secret, key: key))
+        }
+
+        struct Source: Codable, Sendable, Equatable {
+            var secretKeyRef: SecretKeyRef
+        }
+
+        struct SecretKeyRef: Codable, Sendable, Equatable {
+            var name: String
+            var key: String
+        }
     }
 
     struct Resources: Codable, Sendable, Equatable {
@@ -68,4 +89,18 @@ struct KubernetesJob: Codable, Sendable, Equatable {
             var drop = ["ALL"]
         }
     }
+}
+
+/// The `v1` Secret that holds one runner's one-time token, so that reading the Job (which far more
+/// principals may do than reading Secrets) does not hand out the token — whoever presents it
+/// first receives the job frame and its credentials. Owned by its Job once that exists, so
+/// Kubernetes removes it with the Job; the launcher also deletes it when the runner ends.
+struct KubernetesSecret: Codable, Sendable, Equatable {
+    var apiVersion = "v1"
+    var kind = "Secret"
+    var metadata: KubernetesJob.Metadata
+    var type = "Opaque"
+    var stringData: [String: String]
+
+    static let tokenKey = "token"
 }

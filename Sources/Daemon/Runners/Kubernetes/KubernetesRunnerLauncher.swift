@@ -6,7 +6,9 @@ import RunnerProtocol
 /// Runs each runner as a Kubernetes `batch/v1` Job, next to what it diagnoses (`runners.launcher:
 /// kubernetes`). The runner connects back to the daemon's runner endpoint over TCP with TLS,
 /// pinning the daemon's CA, and authenticates with its one-time token; its credentials arrive in
-/// the job frame over that connection — never in the Job's spec, env or annotations.
+/// the job frame over that connection — never in the Job's spec, env or annotations. The token
+/// itself is in a Secret the pod reads (`secretKeyRef`), not in the Job: whoever can read Jobs in
+/// the namespace must not be able to present it before the runner does.
 ///
 /// The Job's end is the runner's exit (polled once a second); a stop deletes the Job.
 struct KubernetesRunnerLauncher: RunnerLauncher {
@@ -24,7 +26,7 @@ struct KubernetesRunnerLauncher: RunnerLauncher {
     func launch(_ request: RunnerLaunchRequest, onExit: @escaping @Sendable (RunnerExit) -> Void) throws -> any LaunchedRunner {
         let job = makeJob(request)
         let runner = KubernetesRunner(name: job.metadata.name, namespace: job.metadata.namespace, api: api, logger: logger, onExit: onExit)
-        runner.start(job)
+        runner.start(job, token: makeSecret(request))
         return runner
     }
 
@@ -39,7 +41,7 @@ struct KubernetesRunnerLauncher: RunnerLauncher {
         if let domain = request.domain { labels["sre-diagnose/domain"] = domain.rawValue }
         var env = [
             KubernetesJob.EnvVar(name: RunnerEnvironment.socket, value: endpoint),
-            KubernetesJob.EnvVar(name: RunnerEnvironment.token, value: request.token),
+            KubernetesJob.EnvVar(name: RunnerEnvironment.token, secret: Self.jobName(request.runnerID), key: KubernetesSecret.tokenKey),
             KubernetesJob.EnvVar(name: RunnerEnvironment.runnerID, value: request.runnerID),
             KubernetesJob.EnvVar(name: RunnerEnvironment.maxFrameBytes, value: String(request.maxFrameBytes)),
             KubernetesJob.EnvVar(name: RunnerEnvironment.caPEM, value: caPEM),
@@ -61,6 +63,12 @@ struct KubernetesRunnerLauncher: RunnerLauncher {
                 template: .init(metadata: .init(labels: labels), spec: .init(serviceAccountName: settings.serviceAccount, containers: [container]))
             )
         )
+    }
+
+    /// The Secret with the runner's token: named and labelled as its Job.
+    func makeSecret(_ request: RunnerLaunchRequest) -> KubernetesSecret {
+        let job = makeJob(request)
+        return KubernetesSecret(metadata: job.metadata, stringData: [KubernetesSecret.tokenKey: request.token])
     }
 
     /// A DNS-1123 name: `sre-runner-` and the runner id, lower case, at most 63 characters.
@@ -114,13 +122,29 @@ final class KubernetesRunner: LaunchedRunner, @unchecked Sendable {
     /// and says so), then SIGKILL after the pod's grace period.
     func cancelled() { signal(SIGTERM) }
 
-    func start(_ job: KubernetesJob) {
+    /// The token's Secret first (the pod cannot start without it), then the Job, then the Job is
+    /// made the Secret's owner.
+    func start(_ job: KubernetesJob, token secret: KubernetesSecret) {
         Task {
             do {
-                try await api.createJob(job)
+                try await api.createSecret(secret)
+            } catch {
+                exit(.failedToStart("cannot create Secret \(namespace)/\(name) for the runner's token: \(error)"))
+                return
+            }
+            let uid: String?
+            do {
+                uid = try await api.createJob(job)
             } catch {
                 exit(.failedToStart("cannot create Job \(namespace)/\(name): \(error)"))
                 return
+            }
+            if let uid {
+                do {
+                    try await api.setOwner(ofSecret: name, namespace: namespace, job: name, uid: uid)
+                } catch {
+                    logger.warning("cannot make Job \(namespace)/\(name) the owner of its token's Secret (it is deleted when the runner ends): \(error)")
+                }
             }
             let pendingStop = lock.withLock { () -> Int32? in
                 created = true
@@ -160,11 +184,20 @@ final class KubernetesRunner: LaunchedRunner, @unchecked Sendable {
         }
     }
 
+    /// Reports the end once, and deletes the token's Secret (spent, or never to be used).
     private func exit(_ status: RunnerExit) {
         let first = lock.withLock { () -> Bool in
             defer { exited = true }
             return !exited
         }
-        if first { onExit(status) }
+        guard first else { return }
+        onExit(status)
+        Task {
+            do {
+                try await api.deleteSecret(name, namespace: namespace)
+            } catch {
+                logger.warning("cannot delete the token Secret \(namespace)/\(name): \(error)")
+            }
+        }
     }
 }
