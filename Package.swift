@@ -99,7 +99,7 @@ let package = Package(
         .target(
             name: "SessionStore",
             dependencies: [
-                "DiagnosisModel", .product(name: "GRDB", package: "GRDB.swift"),
+                "DiagnosisModel", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOCore", package: "swift-nio"),
             ],

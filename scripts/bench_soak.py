@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Memory under steady load: a real daemon (release build) gets one diagnosis per second (a
 quick host check and a refused TCP port, so runners really run) and ten status polls per
-second, for N minutes. Prints the daemon's RSS and anonymous memory (RssAnon) every minute, and
-the growth from the end of the first minute (warm-up) to the end. Not a test.
+second, for N minutes. Prints the daemon's RSS and anonymous memory (RssAnon) every minute with
+the bounded caches /metrics reports (finished answers, SQLite's memory), then the growth to the
+end from the first minute, and from the minute the caches were within 2 % of their final size
+(the caches filling is warm-up; anything else growing is not). Not a test.
 
 usage: bench_soak.py BIN_DIR [--minutes N]
 """
@@ -32,6 +34,19 @@ def memory(pid):
             if key in ("VmRSS", "RssAnon"):
                 values[key] = int(rest.split()[0]) / 1024
     return values.get("VmRSS", 0), values.get("RssAnon", 0)
+
+
+def caches(base):
+    """The bounded caches /metrics reports, in MB: finished answers, and SQLite's own memory."""
+    values = {}
+    try:
+        for line in urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode().splitlines():
+            name, _, value = line.partition(" ")
+            if name in ("sre_answer_cache_bytes", "sre_store_memory_bytes"):
+                values[name] = float(value) / 1e6
+    except OSError:
+        pass
+    return values.get("sre_answer_cache_bytes", 0.0), values.get("sre_store_memory_bytes", 0.0)
 
 
 def main():
@@ -88,20 +103,28 @@ environments:
             thread.start()
         rss0, anon0 = memory(daemon.pid)
         print(f"minute 0: RSS {rss0:.1f} MB, anonymous {anon0:.1f} MB")
-        after_warmup = None
+        samples = []  # (minute, rss, anon, bounded caches in MB)
         for minute in range(1, minutes + 1):
             time.sleep(60)
             rss, anon = memory(daemon.pid)
-            print(f"minute {minute}: RSS {rss:.1f} MB, anonymous {anon:.1f} MB, sessions {len(sessions)}, errors {errors[0]}", flush=True)
-            if minute == 1:
-                after_warmup = (rss, anon)
+            answers, store = caches(base)
+            samples.append((minute, rss, anon, answers + store))
+            print(f"minute {minute}: RSS {rss:.1f} MB, anonymous {anon:.1f} MB, sessions {len(sessions)}, errors {errors[0]}; "
+                  f"bounded caches: answers {answers:.2f} MB, SQLite {store:.2f} MB", flush=True)
         stop.set()
         for thread in threads:
             thread.join()
-        if after_warmup and minutes > 1:
-            rss, anon = memory(daemon.pid)
-            print(f"growth after the first minute: RSS {rss - after_warmup[0]:+.1f} MB ({(rss / after_warmup[0] - 1) * 100:+.1f} %), "
-                  f"anonymous {anon - after_warmup[1]:+.1f} MB ({(anon / after_warmup[1] - 1) * 100:+.1f} %)")
+        if minutes > 1:
+            def growth(start, label):
+                _, rss1, anon1, caches1 = start
+                _, rss, anon, caches2 = samples[-1]
+                print(f"growth {label}: RSS {rss - rss1:+.1f} MB ({(rss / rss1 - 1) * 100:+.1f} %), "
+                      f"anonymous {anon - anon1:+.1f} MB ({(anon / anon1 - 1) * 100:+.1f} %); the bounded caches {caches2 - caches1:+.2f} MB")
+            growth(samples[0], "after the first minute")
+            # Warm-up ends when the bounded caches (/metrics) are within 2 % of their final size.
+            full = next(sample for sample in samples if sample[3] >= 0.98 * samples[-1][3])
+            if full is not samples[-1]:
+                growth(full, f"after the caches filled (minute {full[0]})")
     finally:
         daemon.terminate()
         daemon.wait()

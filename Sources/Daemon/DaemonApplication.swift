@@ -375,15 +375,17 @@ public enum DaemonApplication {
     /// Every route of the API, in one list (the router, the 405 table and the OpenAPI check
     /// all read it).
     public static func endpoints(_ services: APIServices) -> [APIEndpoint] {
-        HealthHarness(service: services.health).endpoints
+        let answers = ResponseCache()
+        return HealthHarness(service: services.health).endpoints
             + SessionsHarness(
                 service: services.sessions, rateLimiter: RateLimiter(perMinute: services.diagnoseRatePerMinute),
-                totalRateLimiter: RateLimiter(perMinute: services.diagnoseRatePerMinuteTotal), heartbeat: services.heartbeat
+                totalRateLimiter: RateLimiter(perMinute: services.diagnoseRatePerMinuteTotal), heartbeat: services.heartbeat,
+                finished: answers
             ).endpoints
             + EnvironmentsHarness(environments: services.environments).endpoints
             + AlertIntakeHarness(service: services.intake, maxBodyBytes: services.intakeMaxBodyBytes).endpoints
             + StandingApprovalsHarness(standing: services.standingApprovals, routes: services.intakeRoutes).endpoints
-            + MetricsHarness(metrics: services.metrics, store: services.store, supervisor: services.supervisor).endpoints
+            + MetricsHarness(metrics: services.metrics, store: services.store, supervisor: services.supervisor, answers: answers).endpoints
             + StaticHarness(resources: services.resources, environments: Array(services.environments.keys)).endpoints
     }
 

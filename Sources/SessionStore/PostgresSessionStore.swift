@@ -285,6 +285,9 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
         }
     }
 
+    /// The server holds the caches; the client's buffers are not counted.
+    public var memoryInUse: Int? { nil }
+
     public func countsByStatus() async throws -> [SessionStatus: Int] {
         var counts: [SessionStatus: Int] = [:]
         for try await (status, count) in try await client.query("SELECT status, count(*) FROM sessions GROUP BY status", logger: logger).decode((String, Int).self) {

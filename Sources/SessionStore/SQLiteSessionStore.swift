@@ -1,6 +1,7 @@
 import DiagnosisModel
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// ``SessionStore`` on SQLite (GRDB, WAL mode) in the state directory.
 public final class SQLiteSessionStore: SessionStore, NotificationOutbox, AlertIntakeStore {
@@ -406,6 +407,10 @@ public final class SQLiteSessionStore: SessionStore, NotificationOutbox, AlertIn
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
         }
     }
+
+    /// SQLite's own allocations in this process (every connection's page cache, schema and
+    /// prepared statements): the store's connections are the only SQLite ones the daemon opens.
+    public var memoryInUse: Int? { Int(sqlite3_memory_used()) }
 
     public func countsByStatus() async throws -> [SessionStatus: Int] {
         let rows: [(String, Int)] = try await pool.read { db in

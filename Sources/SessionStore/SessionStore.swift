@@ -27,12 +27,17 @@ public protocol SessionStore: Sendable {
     func prune(updatedBefore cutoff: Date) async throws -> Int
     /// Session counts by status (metrics).
     func countsByStatus() async throws -> [SessionStatus: Int]
+    /// Bytes the store's engine holds in this process (page caches, statements), when it can
+    /// tell: what a memory soak needs to tell a bounded cache filling from a leak.
+    var memoryInUse: Int? { get }
 }
 
 extension SessionStore {
     public func append(_ event: SessionEvent, record: SessionRecord, outbox: [OutboxEntry] = []) async throws {
         try await append(LogWrite(events: [event], record: record, outbox: outbox))
     }
+
+    public var memoryInUse: Int? { nil }
 }
 
 /// One write of a session's log, all or nothing: its next events in order, the session's state

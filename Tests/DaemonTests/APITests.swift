@@ -198,6 +198,29 @@ import Testing
         await daemon.finish()
     }
 
+    /// `/metrics` shows the bounded in-memory caches — finished answers and SQLite's own memory —
+    /// so a memory soak can tell a cache filling up to its bound from growth without one.
+    @Test func metricsShowTheBoundedCaches() async throws {
+        let daemon = try await Daemon()
+        try await daemon.app.test(.router) { client in
+            func gauge(_ name: String) async throws -> Double? {
+                let text = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+                return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            #expect(try await gauge("sre_answer_cache_entries") == 0)
+            let id = try await Self.start(client)
+            let pending = try await Self.waitFor(client, id, ["awaiting_approval"])
+            let approval = try #require(pending["pending_approval"] as? [String: Any])
+            _ = try await Self.post(client, "/approve/\(id)", ["approved": false, "request_id": approval["request_id"] as? String ?? ""], as: Self.aliceToken)
+            let finished = try await Self.waitFor(client, id, ["completed", "expired", "failed"])
+            _ = try await client.execute(uri: "/status/\(id)", method: .get, headers: Self.headers(Self.aliceToken))
+            #expect(try await gauge("sre_answer_cache_entries") == 1, "the finished session's answer is kept: \(finished["status"] ?? "?")")
+            #expect(try await gauge("sre_answer_cache_bytes") ?? 0 > 100)
+            #expect(try await gauge("sre_store_memory_bytes") ?? 0 > 0, "SQLite's memory in this process")
+        }
+        await daemon.finish()
+    }
+
     /// The approver's answer waits until the decision and its audit row are stored: one told
     /// "approved" is never lost to a crash right after.
     @Test func approvalIsAnsweredOnlyOnceStored() async throws {

@@ -68,6 +68,7 @@ import Testing
         func audit(sessionID: String) async throws -> [AuditEntry] { try await inner.audit(sessionID: sessionID) }
         func unfinishedSessions() async throws -> [SessionRecord] { try await inner.unfinishedSessions() }
         func prune(updatedBefore cutoff: Date) async throws -> Int { try await inner.prune(updatedBefore: cutoff) }
+        var memoryInUse: Int? { inner.memoryInUse }
         func countsByStatus() async throws -> [SessionStatus: Int] { try await inner.countsByStatus() }
     }
 

@@ -16,6 +16,9 @@ public final class DaemonMetrics: Sendable {
     private let runnersQueued: Gauge
     private let runnersWarm: Gauge
     private let runnersWarmServed: Gauge
+    private let answerCacheBytes: Gauge
+    private let answerCacheEntries: Gauge
+    private let storeMemory: Gauge
 
     public init() {
         sessionsStarted = registry.makeCounter(descriptor: Self.name("sessions_started", "total", "Diagnosis sessions started."))
@@ -33,6 +36,9 @@ public final class DaemonMetrics: Sendable {
         runnersQueued = registry.makeGauge(descriptor: Self.name("runners_queued", "", "Domains waiting for a runner slot."))
         runnersWarm = registry.makeGauge(descriptor: Self.name("runners_warm", "", "Warm runners started and waiting for a job (runners.warm)."))
         runnersWarmServed = registry.makeGauge(descriptor: Self.name("runner_warm_jobs", "total", "Jobs served by a warm runner since start."))
+        answerCacheBytes = registry.makeGauge(descriptor: Self.name("answer_cache", "bytes", "Finished sessions' encoded answers kept in memory (bounded)."))
+        answerCacheEntries = registry.makeGauge(descriptor: Self.name("answer_cache_entries", "", "Finished sessions' answers kept in memory (bounded)."))
+        storeMemory = registry.makeGauge(descriptor: Self.name("store_memory", "bytes", "Memory the session store's engine holds in this process (SQLite page caches and statements); 0 on PostgreSQL, whose caches are the server's."))
     }
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -80,7 +86,13 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// Refreshes the gauges read from elsewhere, then renders the exposition text.
-    func render(sessionCounts: [SessionStatus: Int], runners: (spawned: Int, failed: Int), load: (running: Int, queued: Int), warm: (idle: Int, served: Int) = (0, 0)) -> String {
+    func render(
+        sessionCounts: [SessionStatus: Int], runners: (spawned: Int, failed: Int), load: (running: Int, queued: Int), warm: (idle: Int, served: Int) = (0, 0),
+        memory: MemoryUse = MemoryUse()
+    ) -> String {
+        answerCacheBytes.set(Double(memory.answerCache.bytes))
+        answerCacheEntries.set(Double(memory.answerCache.entries))
+        storeMemory.set(Double(memory.store ?? 0))
         runnersWarm.set(Double(warm.idle))
         runnersWarmServed.set(Double(warm.served))
         for status in SessionStatus.allCases { sessionsByStatus[status]?.set(Double(sessionCounts[status] ?? 0)) }
@@ -90,4 +102,11 @@ public final class DaemonMetrics: Sendable {
         runnersQueued.set(Double(load.queued))
         return registry.emitToString()
     }
+}
+
+/// The daemon's bounded in-memory caches, as `/metrics` shows them: a soak reads them to tell
+/// caches filling up to their bounds from growth that has none.
+struct MemoryUse: Sendable {
+    var answerCache: (entries: Int, bytes: Int) = (0, 0)
+    var store: Int?
 }

@@ -7,6 +7,8 @@ struct MetricsHarness {
     let metrics: DaemonMetrics
     let store: any SessionStore
     let supervisor: RunnerSupervisor
+    /// The session routes' cache of finished answers.
+    let answers: ResponseCache
 
     var endpoints: [APIEndpoint] {
         [APIEndpoint(.get, "/metrics", public: true, scrape)]
@@ -17,7 +19,8 @@ struct MetricsHarness {
             sessionCounts: try await store.countsByStatus(),
             runners: await supervisor.counts,
             load: await supervisor.load(),
-            warm: await supervisor.warmCounts
+            warm: await supervisor.warmCounts,
+            memory: MemoryUse(answerCache: answers.usage, store: store.memoryInUse)
         )
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }

@@ -14,7 +14,7 @@ struct SessionsHarness {
     let totalRateLimiter: RateLimiter
     let heartbeat: Duration
     /// Finished sessions' status and report, encoded once.
-    let finished = ResponseCache()
+    let finished: ResponseCache
 
     var endpoints: [APIEndpoint] {
         [
