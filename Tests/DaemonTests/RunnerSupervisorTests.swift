@@ -411,7 +411,9 @@ final class PeakMemory: @unchecked Sendable {
                 except OSError:
                     pass
             status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
-            json.dump({"fds": fds, "env": sorted(os.environ), "pgid": os.getpgid(0), "pid": os.getpid(), "argv": sys.argv[1:],
+            # As exec'd: Python may add LC_CTYPE to os.environ itself (PEP 538, under the C locale).
+            env = sorted(entry.split(b"=", 1)[0].decode() for entry in open("/proc/self/environ", "rb").read().split(b"\\0") if entry)
+            json.dump({"fds": fds, "env": env, "pgid": os.getpgid(0), "pid": os.getpid(), "argv": sys.argv[1:],
                        "blocked": int(status["SigBlk"].strip(), 16), "ignored": int(status["SigIgn"].strip(), 16)}, open("\(report)", "w"))
             """, mode: 0o755)
         // What the daemon might hold when it launches: a descriptor without CLOEXEC, an ignored signal.
