@@ -57,4 +57,7 @@ public protocol AlertIntakeStore: Sendable {
     func recentIntake(limit: Int) async throws -> [IntakeRecord]
     /// The session the newest processed notification of `groupKey` since `since` went to.
     func latestSession(groupKey: String, since: Date) async throws -> String?
+    /// Sessions started for notifications received since `since`, newest first, with their
+    /// route — by every daemon on this store, so a cap on them holds for the whole cluster.
+    func sessionsStarted(since: Date) async throws -> [(sessionID: String, route: String?)]
 }

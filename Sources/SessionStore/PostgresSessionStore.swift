@@ -379,6 +379,17 @@ public final class PostgresSessionStore: SessionStore, NotificationOutbox, Alert
         try await intakeRecords("SELECT id, state, record, NULL::bytea, outcome FROM intake ORDER BY id DESC LIMIT \(limit)").map(\.record)
     }
 
+    public func sessionsStarted(since: Date) async throws -> [(sessionID: String, route: String?)] {
+        var result: [(sessionID: String, route: String?)] = []
+        let rows = try await client.query("""
+            SELECT session_id, outcome::jsonb->>'route' FROM intake
+            WHERE state = 'processed' AND received_at >= \(since.timeIntervalSince1970) AND session_id IS NOT NULL AND outcome::jsonb->>'kind' = 'started'
+            ORDER BY id DESC
+            """, logger: logger)
+        for try await (session, route) in rows.decode((String, String?).self) { result.append((session, route)) }
+        return result
+    }
+
     public func latestSession(groupKey: String, since: Date) async throws -> String? {
         try await strings("""
             SELECT session_id FROM intake WHERE group_key = \(groupKey) AND state = 'processed' AND session_id IS NOT NULL AND received_at >= \(since.timeIntervalSince1970)

@@ -284,6 +284,19 @@ public final class SQLiteSessionStore: SessionStore, NotificationOutbox, AlertIn
         }
     }
 
+    public func sessionsStarted(since: Date) async throws -> [(sessionID: String, route: String?)] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: """
+                    SELECT session_id, json_extract(outcome, '$.route') AS route FROM intake
+                    WHERE state = 'processed' AND received_at >= ? AND session_id IS NOT NULL AND json_extract(outcome, '$.kind') = 'started'
+                    ORDER BY id DESC
+                    """,
+                arguments: [since.timeIntervalSince1970]
+            ).map { (sessionID: $0["session_id"], route: $0["route"]) }
+        }
+    }
+
     public func latestSession(groupKey: String, since: Date) async throws -> String? {
         try await pool.read { db in
             try String.fetchOne(

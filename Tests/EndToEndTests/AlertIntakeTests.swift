@@ -290,6 +290,40 @@ import Testing
         #expect(all.filter { ($0["group_key"] as? String ?? "").hasPrefix("after-") }.count == 300)
     }
 
+    /// `max_sessions_per_minute` counts the starts every daemon on the store recorded, not only
+    /// this process's: a daemon started on the same store (a restart here; another replica on
+    /// PostgreSQL) attaches the next group to the newest session of its route instead of starting
+    /// a sixth within the minute.
+    @Test func theSessionCapCountsStartsRecordedInTheStore() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("intake-cap")
+        defer { directory.remove() }
+        let team = try Self.team(directory)
+        defer { team.stop() }
+        let config = try Self.config(team, intakeExtra: "    max_sessions_per_minute: 5", environment: "    checks: [{name: quick, domain: host, command: \"true\"}]")
+        let good = ["Authorization": "Bearer \(team.intakeToken)", "Content-Type": "application/json"]
+        let first = try DaemonProcess(config: config, directory: directory)
+        for index in 0..<5 {
+            let body = try JSONSerialization.data(withJSONObject: Self.payload("cap-\(index)"))
+            #expect(try TestHTTPClient.request(first.target, "POST", "/webhooks/alertmanager", headers: good, body: body).status == 200)
+        }
+        #expect(TestEnvironment.waitUntil(timeout: 30, interval: 0.2) { ((try? Self.intake(first)) ?? []).filter { Self.outcome($0).kind == "started" }.count == 5 })
+        first.cleanUp(keepDirectory: true)
+
+        let second = try DaemonProcess(config: config, directory: directory, port: first.port)
+        defer { second.cleanUp() }
+        let body = try JSONSerialization.data(withJSONObject: Self.payload("cap-after"))
+        #expect(try TestHTTPClient.request(second.target, "POST", "/webhooks/alertmanager", headers: good, body: body).status == 200)
+        var latest: (kind: String, session: String?) = ("", nil)
+        #expect(TestEnvironment.waitUntil(timeout: 30, interval: 0.2) {
+            guard let record = (try? Self.intake(second))?.first(where: { $0["group_key"] as? String == "cap-after" }), record["state"] as? String == "processed" else { return false }
+            latest = Self.outcome(record)
+            return true
+        })
+        #expect(latest.kind == "attached", "the sixth group within the minute, on a daemon that started none itself: \(latest)")
+        let started = try Self.intake(second).filter { Self.outcome($0).kind == "started" }.compactMap { Self.outcome($0).session }
+        #expect(latest.session.map(started.contains) == true, "attached to a session the first daemon started")
+    }
+
     /// A standing approval lets the sessions of the route that names it run unattended —
     /// audited like a live approval; another route's session, and a person's, still wait for a
     /// human.

@@ -137,6 +137,13 @@ import Testing
         #expect(try await store.latestSession(groupKey: "g1", since: base.addingTimeInterval(1)) == nil)
         let recent = try await store.recentIntake(limit: 10)
         #expect(recent.map(\.id) == [id2, id1] && recent.last?.outcome?.kind == .started && recent.last?.state == .processed)
+        // Starts, newest first, with their route: what the per-minute cap counts across daemons.
+        try await store.completeIntake(id2, outcome: IntakeOutcome(kind: .attached, sessionID: "a", route: "r", detail: "over the cap"))
+        let id3 = try await store.saveIntake(intake, payload: Data())
+        try await store.completeIntake(id3, outcome: IntakeOutcome(kind: .started, sessionID: "c", route: nil, detail: "started"))
+        let started = try await store.sessionsStarted(since: base.addingTimeInterval(-1))
+        #expect(started.map(\.sessionID) == ["c", "a"] && started.map(\.route) == [nil, "r"])
+        #expect(try await store.sessionsStarted(since: base.addingTimeInterval(1)).isEmpty)
     }
 
     /// Three daemons starting together on one database migrate it once.

@@ -34,6 +34,8 @@ public actor AlertIntakeService {
     private var groups: [String: (session: String, at: Date)] = [:]
     /// Route → its newest session (where alerts over the rate limit are attached).
     private var newestByRoute: [String: String] = [:]
+    /// The last minute's starts by every daemon on the store, as last read, and when.
+    private var startsOfAll: (read: Date, sessions: [(sessionID: String, route: String?)])?
 
     init(config: DaemonConfig.Intake.Alertmanager, credentials: Credentials, store: any AlertIntakeStore, sessions: SessionService, standing: [StandingApproval] = [], logger: Logger) {
         self.standing = Dictionary(standing.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -177,8 +179,16 @@ public actor AlertIntakeService {
             return IntakeOutcome(kind: .resolved, route: routed.route, detail: "resolved before any session was started for it")
         }
         recentStarts.removeAll { now.timeIntervalSince($0) >= 60 }
-        if recentStarts.count >= config.maxSessionsPerMinute {
-            let target = newestByRoute[routed.route]
+        // The cap holds for every daemon on the store together: their starts are counted from it
+        // (this daemon's own too, should the store not answer). Read at most once a second while
+        // over the cap — a storm is thousands of notifications a minute — and afresh before any
+        // start. Two daemons deciding at the same instant can each start one more: a soft cap.
+        var startedByAll = await startsByAll(now: now, maxAge: 1)
+        if max(recentStarts.count, startedByAll.count) < config.maxSessionsPerMinute {
+            startedByAll = await startsByAll(now: now, maxAge: 0)
+        }
+        if max(recentStarts.count, startedByAll.count) >= config.maxSessionsPerMinute {
+            let target = startedByAll.first { $0.route == routed.route }?.sessionID ?? newestByRoute[routed.route]
             let note = "over intake.alertmanager.max_sessions_per_minute (\(config.maxSessionsPerMinute)): attached here instead of a session of its own"
             if let target {
                 _ = await sessions.appendAlerts(id: target, .init(status: payload.status, groupKey: payload.groupKey, alerts: payload.summaries, note: note))
@@ -211,6 +221,15 @@ public actor AlertIntakeService {
             request.context = routed.context.filter { !["namespace", "region"].contains($0.key) }
             return try await sessions.start(request, requester: Self.requester(receiver), standing: standing).id
         }
+    }
+
+    /// The last minute's starts by every daemon on the store, read again when the last read is
+    /// older than `maxAge` seconds.
+    private func startsByAll(now: Date, maxAge: TimeInterval) async -> [(sessionID: String, route: String?)] {
+        if let cached = startsOfAll, maxAge > 0, now.timeIntervalSince(cached.read) < maxAge { return cached.sessions }
+        let sessions = (try? await store.sessionsStarted(since: now.addingTimeInterval(-60))) ?? []
+        startsOfAll = (now, sessions)
+        return sessions
     }
 
     private func existingSession(_ groupKey: String, now: Date) async -> String? {
