@@ -12,6 +12,24 @@ int sre_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }
 
+#include <signal.h>
+
+int sre_spawnattr_init_clean(posix_spawnattr_t *attributes, int own_group) {
+    int status = posix_spawnattr_init(attributes);
+    if (status != 0) return status;
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(attributes, &all);
+    posix_spawnattr_setsigmask(attributes, &none);
+    short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+    if (own_group) {
+        posix_spawnattr_setpgroup(attributes, 0);
+        flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    return posix_spawnattr_setflags(attributes, flags);
+}
+
 #include <errno.h>
 #include <string.h>
 #include <sys/fsuid.h>

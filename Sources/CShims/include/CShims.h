@@ -11,6 +11,12 @@ int sre_pipe_cloexec(int fds[2]);
 /// so a tool never inherits sockets or pipes it has no business with.
 int sre_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from);
 
+/// posix_spawnattr_init(3) for a child that inherits no signal state: every signal at its default
+/// disposition (ignored ones, such as SIGPIPE in our processes, would survive exec) and an empty
+/// mask; with `own_group` non-zero, a process group of its own from its first instruction.
+/// Returns 0 or an error number; the caller destroys the attributes.
+int sre_spawnattr_init_clean(posix_spawnattr_t *attributes, int own_group);
+
 /// The owning uid of the local TCP socket `local_addr:local_port` connected to
 /// `remote_addr:remote_port`, asked of the kernel through NETLINK_SOCK_DIAG (inet_diag, an exact
 /// lookup as `ss` does; no privileges needed). For a loopback connection the daemon passes the

@@ -67,16 +67,9 @@ public struct LocalRunnerLauncher: RunnerLauncher {
         sre_spawn_add_closefrom(&actions, 3)
 
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        let prepared = sre_spawnattr_init_clean(&attributes, 1)
+        guard prepared == 0 else { throw LaunchError(path: path, code: prepared) }
         defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]

@@ -116,19 +116,16 @@ final class Spawned: Sendable {
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         sre_spawn_add_closefrom(&actions, 3)
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
         // Default signal dispositions (the runner ignores SIGPIPE; tools must not inherit that)
         // and an empty mask. Tools stay in the runner's process group, so whatever a tool starts
         // dies with the runner's group when the daemon cleans up after it.
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var attributes = posix_spawnattr_t()
+        let prepared = sre_spawnattr_init_clean(&attributes, 0)
+        guard prepared == 0 else {
+            close(outPipe[0]); close(outPipe[1]); close(errPipe[0]); close(errPipe[1]); close(inPipe[0]); close(inPipe[1])
+            throw ProbeError("cannot start \(path): \(String(cString: strerror(prepared)))")
+        }
+        defer { posix_spawnattr_destroy(&attributes) }
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = environment.sorted(by: { $0.key < $1.key }).map { strdup("\($0.key)=\($0.value)") } + [nil]
