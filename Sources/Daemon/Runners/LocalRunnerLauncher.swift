@@ -46,10 +46,15 @@ public struct LocalRunnerLauncher: RunnerLauncher {
 
         let pid = try Self.spawn(executable, arguments: arguments, environment: environment)
         Thread.detachNewThread {
+            // Wait for the exit without reaping: while the runner is a zombie its process group
+            // id cannot be reused, so the group kill below reaches only what the runner left
+            // behind (a tool mid-run when it was SIGKILLed), and it is done before the runner
+            // is seen gone.
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+            kill(-pid, SIGKILL)
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            // Whatever the runner left behind (a tool mid-run when it was SIGKILLed) goes too.
-            kill(-pid, SIGKILL)
             let signal = status & 0x7f
             onExit(signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal))
         }

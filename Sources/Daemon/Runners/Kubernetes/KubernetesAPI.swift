@@ -120,10 +120,15 @@ enum Curl {
         }
     }
 
+    static let passthrough: Set = ["PATH", "LANG", "LC_ALL", "https_proxy", "HTTPS_PROXY", "http_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"]
+
     private static func runBlocking(config: String) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         process.arguments = ["--config", "-"]
+        // Never the daemon's environment, which may hold env:// secrets: the path, the locale and
+        // an egress proxy are all curl needs from it.
+        process.environment = ProcessInfo.processInfo.environment.filter { Self.passthrough.contains($0.key) }
         let input = Pipe(), output = Pipe(), errors = Pipe()
         process.standardInput = input
         process.standardOutput = output
