@@ -311,6 +311,7 @@ public enum DaemonApplication {
         settings.maxOpenSessionsPerIdentity = config.server.maxOpenSessionsPerIdentity
         settings.startsPerMinute = config.server.diagnoseRatePerMinute
         settings.startsPerMinuteTotal = config.server.diagnoseRatePerMinuteTotal
+        settings.standingApprovals = config.approval.standing
         return settings
     }
 

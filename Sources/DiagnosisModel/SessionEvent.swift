@@ -24,11 +24,20 @@ public struct SessionEvent: Codable, Sendable, Equatable {
         public var environment: String
         public var context: [String: String]
         public var requester: String
-        public init(problem: String, environment: String, context: [String: String], requester: String) {
+        /// Standing approvals (by name) the session may use unattended: an alert route's. Kept
+        /// in the log so a daemon that takes the session over grants no more and no less.
+        public var standingApprovals: [String]?
+        public init(problem: String, environment: String, context: [String: String], requester: String, standingApprovals: [String]? = nil) {
             self.problem = problem
             self.environment = environment
             self.context = context
             self.requester = requester
+            self.standingApprovals = standingApprovals
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case problem, environment, context, requester
+            case standingApprovals = "standing_approvals"
         }
     }
 

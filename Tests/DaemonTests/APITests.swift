@@ -88,7 +88,7 @@ import Testing
         let store: SessionLogTests.GatedStore
         let app: Application<RouterResponder<APIRequestContext>>
 
-        init(withNetwork: Bool = true, crash: Bool = false, approvalTimeout: Duration = .seconds(60), maxOpenPerIdentity: Int = 10) async throws {
+        init(withNetwork: Bool = true, crash: Bool = false, approvalTimeout: Duration = .seconds(60), maxOpenPerIdentity: Int = 10, standing: [StandingApproval] = []) async throws {
             directory = try TestEnvironment.makeTemporaryDirectory("api")
             var logger = Logger(label: "api-test")
             logger.logLevel = .critical
@@ -103,6 +103,7 @@ import Testing
                 environments: ["prod": EnvironmentInventory(name: "prod")], approvalTimeout: approvalTimeout, runnerDeadline: .seconds(10)
             )
             settings.maxOpenSessionsPerIdentity = maxOpenPerIdentity
+            settings.standingApprovals = standing
             let metrics = DaemonMetrics()
             sessions = SessionService(
                 settings: settings, store: store, planner: ScriptedPlanner(withNetwork: withNetwork), synthesizer: RuleSynthesizer(), supervisor: supervisor,
@@ -176,6 +177,39 @@ import Testing
     }
 
     // MARK: Tests
+
+    /// An alert's session that another daemon takes over before its approval (its owner died
+    /// between creating it and planning) keeps the standing approval its route gave it — read
+    /// from its log — and runs unattended; one started without any still waits for a person.
+    @Test func aTakenOverSessionKeepsItsStandingApprovalAndNoMore() async throws {
+        let night = StandingApproval(name: "night", environment: "prod", references: ["env://CRED_A"], owner: "alice", reason: "INC-1 runbook", expiresAt: Date().addingTimeInterval(3600))
+        let daemon = try await Daemon(withNetwork: false, standing: [night])
+        @Sendable func orphan(standing: [String]?) async throws -> String {
+            let now = Date()
+            let record = SessionRecord(
+                id: UUID().uuidString.lowercased(), problem: "checkout fails: database errors", environment: "prod", context: [:],
+                requester: "alertmanager:checkout", createdAt: now, updatedAt: now, lastSequence: 1
+            )
+            let created = SessionEvent(sessionID: record.id, sequence: 1, at: now, body: .created(.init(
+                problem: record.problem, environment: "prod", context: [:], requester: record.requester, standingApprovals: standing
+            )))
+            try await daemon.store.create(record, firstEvent: created)
+            await daemon.sessions.resume(record)
+            return record.id
+        }
+        try await daemon.app.test(.router) { client in
+            let unattended = try await orphan(standing: ["night"])
+            try await Self.waitFor(client, unattended, ["completed"])
+            let audit = Self.json(try await client.execute(uri: "/sessions/\(unattended)/audit", method: .get, headers: Self.headers(Self.aliceToken)))
+            let entries = audit["entries"] as? [[String: Any]] ?? []
+            #expect(entries.compactMap { $0["action"] as? String } == ["requested", "approved", "resolved"])
+            #expect(entries.contains { $0["actor"] as? String == "standing:night" }, "\(entries)")
+
+            let attended = try await orphan(standing: nil)
+            try await Self.waitFor(client, attended, ["awaiting_approval"])
+        }
+        await daemon.finish()
+    }
 
     @Test func approvedCredentialReachesOnlyItsRunnerAndIsAudited() async throws {
         let daemon = try await Daemon()

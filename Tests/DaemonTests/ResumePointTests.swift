@@ -24,6 +24,11 @@ import Testing
         #expect(point.plan == nil && point.openRequest == nil && point.decided == nil && point.finishedDomains.isEmpty)
     }
 
+    @Test func theStandingApprovalsItStartedWithAreRead() {
+        let point = ResumePoint(events: Self.log([.created(.init(problem: "p", environment: "e", context: [:], requester: "alertmanager:x", standingApprovals: ["night"]))]))
+        #expect(point.standingApprovals == ["night"])
+    }
+
     @Test func anUndecidedRequestKeepsWaiting() {
         let point = ResumePoint(events: Self.log([.plan(Self.plan), .approvalRequested(Self.request)]))
         #expect(point.plan == Self.plan)

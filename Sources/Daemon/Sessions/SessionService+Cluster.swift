@@ -77,7 +77,9 @@ extension SessionService {
                 byToken: !(record.requester.hasPrefix("user:") || record.requester.hasPrefix("uid:") || record.requester == Identity.anonymousName)
             )
             let log = SessionLog(record: record, store: store, notifications: dependencies.notifications, findings: try await store.findings(sessionID: record.id))
-            let session = LiveSession(id: record.id, log: log, requester: requester)
+            // The standing approvals it started with, as configured here (and only in its environment).
+            let standing = settings.standingApprovals.filter { point.standingApprovals.contains($0.name) && $0.environment == record.environment }
+            let session = LiveSession(id: record.id, log: log, requester: requester, standing: standing)
             live[record.id] = session
             try await log.append(.notice(.init(message: "continued by another daemon (\(cluster?.owner ?? "this one")): the daemon running it stopped; finished domains are kept, unfinished ones run again")))
             var run = SessionRun(dependencies: dependencies, gate: self, session: session, inventory: inventory, sessionID: record.id)

@@ -24,6 +24,8 @@ public actor SessionService {
         /// a store (each daemon's HTTP layer also limits its own).
         public var startsPerMinute = 30
         public var startsPerMinuteTotal = 120
+        /// Every configured standing approval: a session taken over gets back those its log names.
+        public var standingApprovals: [StandingApproval] = []
 
         public init(environments: [String: EnvironmentInventory], approvalTimeout: Duration, runnerDeadline: Duration) {
             self.environments = environments
@@ -180,11 +182,15 @@ public actor SessionService {
         }
 
         let now = Date()
+        let usable = standing.filter { $0.environment == environmentName }
         let record = SessionRecord(
             id: UUID().uuidString.lowercased(), problem: problem, environment: environmentName, context: context,
             requester: requester.name, createdAt: now, updatedAt: now, lastSequence: 1
         )
-        let created = SessionEvent(sessionID: record.id, sequence: 1, at: now, body: .created(.init(problem: problem, environment: environmentName, context: context, requester: requester.name)))
+        let created = SessionEvent(sessionID: record.id, sequence: 1, at: now, body: .created(.init(
+            problem: problem, environment: environmentName, context: context, requester: requester.name,
+            standingApprovals: usable.isEmpty ? nil : usable.map(\.name)
+        )))
         // Held before the session exists, so no other daemon takes it for an orphan.
         if let cluster, !(try await cluster.acquire(record.id)) { throw SessionError.conflict("session id collision; try again") }
         do {
@@ -195,7 +201,7 @@ public actor SessionService {
         }
         let session = LiveSession(
             id: record.id, log: SessionLog(record: record, store: store, notifications: dependencies.notifications), requester: requester,
-            standing: standing.filter { $0.environment == environmentName }
+            standing: usable
         )
         live[record.id] = session
         metrics.sessionsStarted.increment()

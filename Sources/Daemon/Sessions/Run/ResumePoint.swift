@@ -20,12 +20,16 @@ struct ResumePoint: Sendable, Equatable {
     var staleFindingIDs: Set<String> = []
     /// The report, when only the final status was missing.
     var report: DiagnosisReport?
+    /// The standing approvals the session was started with (names; empty for a person's).
+    var standingApprovals: [String] = []
 
     init(events: [SessionEvent]) {
         var requests: [String: ApprovalRequest] = [:]
         var findingsByDomain: [Domain: [Finding]] = [:]
         for event in events {
             switch event.body {
+            case .created(let created):
+                standingApprovals = created.standingApprovals ?? []
             case .plan(let plan):
                 self.plan = plan
             case .approvalRequested(let request):
@@ -73,5 +77,6 @@ struct ResumePoint: Sendable, Equatable {
         lhs.plan == rhs.plan && lhs.openRequest == rhs.openRequest && lhs.decided?.request == rhs.decided?.request
             && lhs.decided?.decision == rhs.decided?.decision && lhs.credentialsAnnounced == rhs.credentialsAnnounced
             && lhs.finishedDomains == rhs.finishedDomains && lhs.staleFindingIDs == rhs.staleFindingIDs && lhs.report == rhs.report
+            && lhs.standingApprovals == rhs.standingApprovals
     }
 }
