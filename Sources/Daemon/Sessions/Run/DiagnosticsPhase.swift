@@ -32,9 +32,10 @@ extension SessionRun {
     /// `finished`: domains a previous owner of the session had finished — kept, not run again.
     func diagnosticsPhase(_ plan: DiagnosisPlan, credentials: Credentials, finished: [Domain: DomainOutcome] = [:]) async throws -> Diagnostics {
         let toRun = plan.domains.filter { finished[$0.domain] == nil }
-        try await log.emit(.status(.init(status: .diagnosing, phase: .runningDiagnostics, progress: 0.2, message: "running \(toRun.count) domain(s)")))
-        // No credential leaves the daemon before the audit of its resolution is stored.
+        // No credential leaves the daemon before the audit of its resolution is stored. The
+        // status below is not waited for: it is written while the runners start.
         if !credentials.resolved.isEmpty { try await log.flush() }
+        try await log.emit(.status(.init(status: .diagnosing, phase: .runningDiagnostics, progress: 0.2, message: "running \(toRun.count) domain(s)")))
         var diagnostics = Diagnostics()
         diagnostics.add(finished.values.sorted { $0.domain < $1.domain }.map { DomainRun(outcome: $0) })
         diagnostics.add(try await runDomains(toRun, credentials: credentials))
