@@ -23,6 +23,7 @@ import Testing
         #expect(run.error == nil)
         #expect(run.findings.count == 5, "\(run.codes)")
         #expect(run.findings.allSatisfy { $0.severity == .ok && $0.code == "db.ok" }, "\(run.findings.map(\.title))")
+        #expect(run.logs.contains { $0.hasPrefix("logged in to orders as app in ") && $0.hasSuffix(" ms") }, "\(run.logs)")
     }
 
     @Test func wrongPasswordIsAuthFailedWithoutThePassword() async throws {

@@ -75,12 +75,15 @@ public struct PostgresProbe: Probe {
         var logger = Logger(label: "db.postgres")
         logger.logLevel = .critical
         let connection: PostgresConnection
+        let loginStarted = ContinuousClock.now
         do {
             connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         } catch let error as PSQLError {
             await reportConnectFailure(error, context: context, name: name, user: user, database: database, tls: tls, where_: where_)
             return
         }
+        // A slow login (an overloaded server forking backends, a slow auth method) shows here.
+        await context.log(.info, "logged in to \(database) as \(user) in \((ContinuousClock.now - loginStarted).milliseconds) ms")
         defer { Task { try? await connection.close() } }
 
         let session = PostgresSession(connection: connection, logger: logger, statementTimeoutMs: Int((context.double("statement_timeout_s") ?? 5) * 1000))
