@@ -152,7 +152,7 @@ public enum DaemonApplication {
         case .local:
             launcher = LocalRunnerLauncher(executable: config.runners.executable ?? LocalRunnerLauncher.defaultExecutable())
         case .kubernetes:
-            launcher = try kubernetesLauncher(config, runtimeDirectory: runtimeDirectory, scrubber: scrubber, logger: logger)
+            launcher = try kubernetesLauncher(config, scrubber: scrubber, logger: logger)
             // A warm runner would be a Job waiting for work: none.
             settings.warm = 0
         }
@@ -175,7 +175,7 @@ public enum DaemonApplication {
     }
 
     /// The Job launcher: the API from the configuration, else the pod's own service account.
-    static func kubernetesLauncher(_ config: DaemonConfig, runtimeDirectory: String, scrubber: SecretScrubber, logger: Logger) throws -> KubernetesRunnerLauncher {
+    static func kubernetesLauncher(_ config: DaemonConfig, scrubber: SecretScrubber, logger: Logger) throws -> KubernetesRunnerLauncher {
         guard var settings = config.runners.kubernetes, let endpoint = config.runners.endpoint else {
             throw ConfigError(source: "config", key: "runners.kubernetes", reason: "launcher kubernetes needs runners.kubernetes and runners.endpoint")
         }
@@ -187,6 +187,13 @@ public enum DaemonApplication {
                 return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             } catch {
                 throw ConfigError(source: "config", key: key, reason: "cannot read \(path)")
+            }
+        }
+        func api(_ server: String, _ token: String, _ caPEM: String?, _ key: String) throws -> KubernetesAPI {
+            do {
+                return try KubernetesAPI(server: server, token: token, caPEM: caPEM)
+            } catch {
+                throw ConfigError(source: "config", key: key, reason: "the cluster CA is not usable: \(error)")
             }
         }
         func launcher(_ api: KubernetesAPI) throws -> KubernetesRunnerLauncher {
@@ -206,17 +213,8 @@ public enum DaemonApplication {
                 throw ConfigError(source: "config", key: "runners.kubernetes.kubeconfig", reason: "\(error)")
             }
             if settings.namespace.isEmpty { settings.namespace = kubeconfig.namespace ?? "default" }
-            var caFile = settings.caFile ?? kubeconfig.caFile
-            if caFile == nil, let pem = kubeconfig.caPEM {
-                // curl takes the CA as a file: the embedded one is written next to the runner socket.
-                let file = URL(fileURLWithPath: runtimeDirectory).appendingPathComponent("kubernetes-ca.pem").path
-                try? FileManager.default.createDirectory(atPath: runtimeDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                guard FileManager.default.createFile(atPath: file, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o600]) else {
-                    throw ConfigError(source: "config", key: "runners.kubernetes.kubeconfig", reason: "cannot write the cluster CA to \(file)")
-                }
-                caFile = file
-            }
-            return try launcher(KubernetesAPI(server: kubeconfig.server, token: kubeconfig.token, caFile: caFile))
+            let caPEM = try settings.caFile.map { try read($0, "runners.kubernetes.ca_file") } ?? kubeconfig.caFile.map { try read($0, "runners.kubernetes.kubeconfig") } ?? kubeconfig.caPEM
+            return try launcher(api(kubeconfig.server, kubeconfig.token, caPEM, "runners.kubernetes.kubeconfig"))
         }
         guard let server = settings.apiURL ?? environment["KUBERNETES_SERVICE_HOST"].map({ "https://\($0):\(environment["KUBERNETES_SERVICE_PORT"] ?? "443")" }) else {
             throw ConfigError(source: "config", key: "runners.kubernetes.api_url", reason: "not running in a cluster (no KUBERNETES_SERVICE_HOST): set api_url, token_file and ca_file")
@@ -224,7 +222,7 @@ public enum DaemonApplication {
         let token = try read(settings.tokenFile, "runners.kubernetes.token_file")
         if settings.namespace.isEmpty { settings.namespace = try read("\(directory)/namespace", "runners.kubernetes.namespace") }
         let caFile = settings.caFile ?? (FileManager.default.fileExists(atPath: "\(directory)/ca.crt") ? "\(directory)/ca.crt" : nil)
-        return try launcher(KubernetesAPI(server: server, token: token, caFile: caFile))
+        return try launcher(api(server, token, try caFile.map { try read($0, "runners.kubernetes.ca_file") }, "runners.kubernetes.ca_file"))
     }
 
     /// The secret broker and the API's identities; tokens are read now, once.

@@ -8,7 +8,7 @@ import Synchronization
 /// One HTTP/1.1 request the daemon sends out: a webhook or Slack notification, a 1Password
 /// Connect call, an LLM completion.
 public struct OutboundRequest: Sendable {
-    public enum Method: String, Sendable { case get = "GET", post = "POST" }
+    public enum Method: String, Sendable { case get = "GET", post = "POST", patch = "PATCH", delete = "DELETE" }
 
     public var method: Method
     public var url: URL

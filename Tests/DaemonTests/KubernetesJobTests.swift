@@ -6,13 +6,13 @@ import Testing
 
 /// The Job a runner runs in, built without a cluster.
 @Suite struct KubernetesJobTests {
-    static func launcher() -> KubernetesRunnerLauncher {
+    static func launcher() throws -> KubernetesRunnerLauncher {
         var settings = DaemonConfig.Runners.Kubernetes()
         settings.namespace = "sre"
         settings.image = "registry.internal/sre-diagnose:0.1.0"
         settings.serviceAccount = "runner"
         return KubernetesRunnerLauncher(
-            api: KubernetesAPI(server: "https://k8s:443", token: "t", caFile: nil), settings: settings, endpoint: "tls://sre-diagnose-runners.sre.svc:32101",
+            api: try KubernetesAPI(server: "https://k8s:443", token: "t", caPEM: nil), settings: settings, endpoint: "tls://sre-diagnose-runners.sre.svc:32101",
             caPEM: "-----BEGIN CERTIFICATE-----\nMII…\n-----END CERTIFICATE-----\n", serverName: "sre-diagnose-runners.sre.svc", deadline: .seconds(60), logger: Logger(label: "test")
         )
     }
@@ -22,7 +22,7 @@ import Testing
             runnerID: "0f8c2a1b-Database_7", token: "one-time-token", domain: .database, sessionID: "0f8c2a1b-5f0e-4c55-9d07-1b1f6f0e2c11",
             socketPath: "/run/sre-diagnose/runners/supervisor.sock", maxFrameBytes: 1 << 20
         )
-        let launcher = Self.launcher()
+        let launcher = try Self.launcher()
         let job = launcher.makeJob(request)
         #expect(job.metadata.name == "sre-runner-0f8c2a1b-database-7")
         #expect(job.metadata.namespace == "sre")

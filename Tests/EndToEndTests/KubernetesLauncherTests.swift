@@ -17,13 +17,15 @@ import Testing
 
         /// `kubeconfig`: the daemon finds the API through a kubeconfig (embedded CA, token, the
         /// context's namespace) instead of api_url/token_file/ca_file.
-        init(kubeconfig: Bool = false) throws {
+        /// `serverCertificate`: the stand-in's certificate (make_certs.py), `valid` being the one
+        /// the cluster CA signed.
+        init(kubeconfig: Bool = false, serverCertificate: String = "valid") throws {
             directory = try TestEnvironment.makeTemporaryDirectory("k8sjobs")
             let certificates = try ChildProcess("/usr/bin/env", ["python3", TestEnvironment.fixture("make_certs.py"), directory.path], directory: directory, name: "certs")
             guard certificates.wait() == 0 else { throw TestHTTPError.io("certificates: \(certificates.stderr)") }
             apiserver = try ChildProcess(
                 "/usr/bin/python3",
-                [TestEnvironment.fixture("k8s_standin.py"), "healthy", directory.file("port"), token, directory.file("requests.jsonl"), directory.file("valid.pem"), directory.file("valid.key")],
+                [TestEnvironment.fixture("k8s_standin.py"), "healthy", directory.file("port"), token, directory.file("requests.jsonl"), directory.file("\(serverCertificate).pem"), directory.file("\(serverCertificate).key")],
                 directory: directory, name: "apiserver"
             )
             let directory = self.directory
@@ -87,6 +89,26 @@ import Testing
             apiserver.stop()
             directory.remove()
         }
+    }
+
+    /// The API server is verified against the cluster's CA: one whose certificate that CA did
+    /// not sign never receives the service account's token (no request reaches it), and the
+    /// domains fail saying why.
+    @Test func anAPIServerTheClusterCADidNotSignNeverSeesTheToken() throws {
+        let setup = try Setup(serverCertificate: "selfsigned")
+        defer { setup.cleanUp() }
+        let daemon = setup.daemon
+        let id = try #require(try daemon.post("/diagnose", ["problem": "checkout errors", "environment": "prod"]).json["session_id"] as? String)
+        let status = try SessionAPITests.waitForStatus(daemon, id) { $0 == "awaiting_approval" }
+        let requestID = try #require((status["pending_approval"] as? [String: Any])?["request_id"] as? String)
+        #expect(try daemon.post("/approve/\(id)", ["approved": true, "request_id": requestID], headers: ApprovalTests.bearer).status == 200)
+        _ = try SessionAPITests.waitForStatus(daemon, id, timeout: 60) { ["completed", "failed"].contains($0) }
+        let domains = try ApprovalTests.domains(daemon, id)
+        for domain in ["database", "cloud"] {
+            #expect(domains[domain]?["outcome"] as? String == "failed", "\(domains)")
+            #expect((domains[domain]?["reason"] as? String ?? "").contains("TLS failed"), "\(domains)")
+        }
+        #expect(setup.requests.isEmpty, "no request (and so no token) reached the untrusted server: \(setup.requests)")
     }
 
     @Test func eachDomainRunsAsAJobThatConnectsBackOverTLS() throws {
