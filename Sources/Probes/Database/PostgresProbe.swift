@@ -84,10 +84,19 @@ public struct PostgresProbe: Probe {
         }
         // A slow login (an overloaded server forking backends, a slow auth method) shows here.
         await context.log(.info, "logged in to \(database) as \(user) in \((ContinuousClock.now - loginStarted).milliseconds) ms")
-        defer { Task { try? await connection.close() } }
-
         let session = PostgresSession(connection: connection, logger: logger, statementTimeoutMs: Int((context.double("statement_timeout_s") ?? 5) * 1000))
-        let checks = context.strings("checks").isEmpty ? Self.allChecks : context.strings("checks")
+        do {
+            try await runChecks(context.strings("checks").isEmpty ? Self.allChecks : context.strings("checks"), session, context: context, name: name)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        // Closed before the probe ends (Terminate, then the socket): the server's backend ends
+        // now, not while the daemon turns this runner's `done` into the report.
+        try? await connection.close()
+    }
+
+    private func runChecks(_ checks: [String], _ session: PostgresSession, context: ProbeContext, name: String) async throws {
         for check in checks {
             do {
                 switch check {
