@@ -83,6 +83,17 @@ class Postgres:
             p.stdout.readline()
             self.holders.append(p)
 
+    def login_floor(self):
+        """PostgreSQL's own client logging in (pgbench -C: libpq, a new connection per query):
+        its average connection time, the floor under a probe's login here."""
+        script = os.path.join(self.dir, "select1.sql")
+        with open(script, "w") as f:
+            f.write("SELECT 1;\n")
+        out = subprocess.run([f"{PG}/pgbench", "-h", "127.0.0.1", "-p", str(self.port), "-U", "app", "-n", "-C", "-c1", "-T3", "-f", script, "orders"],
+                             capture_output=True, text=True, env={**os.environ, "PGPASSWORD": self.password})
+        match = re.search(r"average connection time = ([0-9.]+) ms", out.stdout)
+        return float(match.group(1)) if match else None
+
     def stop(self):
         for p in self.holders:
             p.kill()
@@ -286,9 +297,12 @@ def scenario(bin_dir, name, runs, setup, password_for, warm):
             firsts.append(first * 1000)
             tops.add(top)
         login = f"{statistics.median(logins):5.1f}" if logins else "    -"
+        floor = pg.login_floor() if logins else None
         print(f"warm={warm} {name:10s} top {','.join(sorted(tops)):26s} total {statistics.median(totals):7.1f} ms  "
               f"first finding {statistics.median(firsts):6.1f} ms (probe's login {login})  overhead {statistics.median(overheads):6.1f} ms "
               f"(min {min(overheads):.1f}, max {max(overheads):.1f}; in the daemon {statistics.median(insides):.1f}; medians of {runs})")
+        if floor is not None:
+            print(f"           PostgreSQL's own client, pgbench -C (libpq): average connection time {floor:.1f} ms")
     finally:
         if daemon:
             daemon.terminate()
