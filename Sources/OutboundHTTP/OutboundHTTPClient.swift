@@ -6,7 +6,7 @@ import NIOSSL
 import Synchronization
 
 /// One HTTP/1.1 request the daemon sends out: a webhook or Slack notification, a 1Password
-/// Connect call, an LLM completion.
+/// Connect call, an LLM completion, a Kubernetes API call for a runner Job.
 public struct OutboundRequest: Sendable {
     public enum Method: String, Sendable { case get = "GET", post = "POST", patch = "PATCH", delete = "DELETE" }
 
@@ -63,8 +63,9 @@ public enum OutboundHTTPError: Error, Equatable, CustomStringConvertible {
 /// Why not URLSession: on Linux it is libcurl, whose TLS, Kerberos, LDAP and SSH libraries
 /// (≈ 30 shared objects, ≈ 5 MB resident) the daemon loaded at start for three rare requests.
 /// NIO and BoringSSL are linked in already (the HTTP server, the PostgreSQL store).
-/// Requests are rare (a notification, a secret resolved at approval, an LLM call), so no pool:
-/// each one connects, sends `Connection: close` and reads to the end. No redirects (a 3xx is an
+/// Requests are few (a notification, a secret resolved at approval, an LLM call, a handful of
+/// Kubernetes API calls per runner Job), so no pool: each one connects, sends
+/// `Connection: close` and reads to the end. No redirects (a 3xx is an
 /// answer like any other: a credential must not follow one to another host). An egress proxy from
 /// the environment as curl reads it (``OutboundProxy``): CONNECT for https, absolute URIs for http.
 public struct OutboundHTTPClient: Sendable {
