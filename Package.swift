@@ -188,7 +188,14 @@ let package = Package(
         ),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "DiagnosisModel"], swiftSettings: strict),
         .testTarget(name: "SessionStoreTests", dependencies: ["SessionStore", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ProbesTests", dependencies: ["Probes", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ProbesTests",
+            dependencies: [
+                "Probes", "DiagnosisModel", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "Redaction", "DiagnosisModel", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "OutboundHTTPTests",

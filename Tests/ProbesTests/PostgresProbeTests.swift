@@ -1,6 +1,8 @@
 import DiagnosisModel
 import Foundation
-import Probes
+import Logging
+import PostgresNIO
+@testable import Probes
 import TestSupport
 import Testing
 
@@ -24,6 +26,32 @@ import Testing
         #expect(run.findings.count == 5, "\(run.codes)")
         #expect(run.findings.allSatisfy { $0.severity == .ok && $0.code == "db.ok" }, "\(run.findings.map(\.title))")
         #expect(run.logs.contains { $0.hasPrefix("logged in to orders as app in ") && $0.hasSuffix(" ms") }, "\(run.logs)")
+    }
+
+    /// The probe's queries share one read-only transaction with the statement timeout set in it;
+    /// a query that fails ends that transaction, and the next one runs in a new one rather than
+    /// in the aborted one.
+    @Test func queriesShareOneReadOnlyTransactionThatAFailureEnds() async throws {
+        let server = try PostgresServer()
+        defer { server.cleanUp() }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: "127.0.0.1", port: server.port, username: "app", password: server.appPassword, database: "orders", tls: .disable),
+            id: 1, logger: logger
+        )
+        let session = PostgresSession(connection: connection, logger: logger, statementTimeoutMs: 2000)
+        let settings = "SELECT current_setting('transaction_read_only'), current_setting('statement_timeout'), txid_current()::text"
+        let first = try await session.rows(settings)
+        #expect(first.first?[0] == "on" && first.first?[1] == "2s", "\(first)")
+        let again = try await session.rows(settings)
+        #expect(again.first?[2] == first.first?[2], "the same transaction: \(first) \(again)")
+        await #expect(throws: (any Error).self) { _ = try await session.rows("CREATE TABLE probe_wrote (x int)") }
+        let after = try await session.rows(settings)
+        #expect(after.first?[0] == "on" && after.first?[1] == "2s", "a new read-only transaction after the failure: \(after)")
+        #expect(after.first?[2] != first.first?[2])
+        await session.finish()
+        try await connection.close()
     }
 
     @Test func wrongPasswordIsAuthFailedWithoutThePassword() async throws {

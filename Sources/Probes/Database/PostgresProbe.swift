@@ -91,6 +91,7 @@ public struct PostgresProbe: Probe {
             try? await connection.close()
             throw error
         }
+        await session.finish()
         // Closed before the probe ends (Terminate, then the socket): the server's backend ends
         // now, not while the daemon turns this runner's `done` into the report.
         try? await connection.close()
@@ -356,25 +357,47 @@ public struct PostgresProbe: Probe {
 }
 
 /// Runs each statement in a read-only transaction with a statement timeout.
-struct PostgresSession {
+/// One read-only transaction for a probe's queries, its statement timeout set once with
+/// `SET LOCAL` (which holds behind PgBouncer's transaction pooling, where a session-level `SET`
+/// would not). A failed query ends the transaction; the next query opens a new one. It was one
+/// transaction per query — four round trips each where now there is one (plus two per
+/// transaction) — and every check reads `pg_stat_activity` as of the same instant.
+final class PostgresSession {
     let connection: PostgresConnection
     let logger: Logger
     let statementTimeoutMs: Int
+    private var open = false
+
+    init(connection: PostgresConnection, logger: Logger, statementTimeoutMs: Int) {
+        self.connection = connection
+        self.logger = logger
+        self.statementTimeoutMs = statementTimeoutMs
+    }
 
     /// Every column as text (queries cast what they return).
     func rows(_ sql: String) async throws -> [[String?]] {
-        try await connection.query("BEGIN READ ONLY", logger: logger)
         do {
-            try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(statementTimeoutMs)"), logger: logger)
+            if !open {
+                open = true
+                try await connection.query("BEGIN READ ONLY", logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(statementTimeoutMs)"), logger: logger)
+            }
             var result: [[String?]] = []
             for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
                 result.append(try row.map { try $0.decode(String?.self, context: .default) })
             }
-            try await connection.query("COMMIT", logger: logger)
             return result
         } catch {
             _ = try? await connection.query("ROLLBACK", logger: logger)
+            open = false
             throw error
         }
+    }
+
+    /// Ends the transaction (it only read).
+    func finish() async {
+        guard open else { return }
+        open = false
+        _ = try? await connection.query("COMMIT", logger: logger)
     }
 }
