@@ -54,6 +54,46 @@ import Testing
         #expect(deadlines.received(.head(head)) == .arm(.seconds(30)))
     }
 
+    /// The handler on a connection, in virtual time: the header deadline from the open, the body
+    /// deadline from each head, nothing between requests — also when one timer serves many
+    /// requests and re-arms itself for the latest deadline.
+    @Test func requestDeadlineHandlerClosesOnlyWhenARequestIsLate() throws {
+        func connection() throws -> (EmbeddedChannel, EmbeddedEventLoop) {
+            let loop = EmbeddedEventLoop()
+            let channel = EmbeddedChannel(handler: RequestDeadlineHandler(header: .seconds(10), body: .seconds(30)), loop: loop)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            return (channel, loop)
+        }
+        let head = HTTPRequestPart.head(HTTPRequest(method: .get, scheme: nil, authority: "localhost", path: "/status/x"))
+
+        // No head within the header deadline: closed at 10 s, not before.
+        let (silent, silentLoop) = try connection()
+        silentLoop.advanceTime(by: .milliseconds(9_999))
+        #expect(silent.isActive)
+        silentLoop.advanceTime(by: .milliseconds(2))
+        #expect(!silent.isActive)
+
+        // Keep-alive: requests that complete in time never close it, over minutes.
+        let (busy, busyLoop) = try connection()
+        for _ in 0..<100 {
+            try busy.writeInbound(head)
+            busyLoop.advanceTime(by: .seconds(1))
+            try busy.writeInbound(HTTPRequestPart.end(nil))
+            busyLoop.advanceTime(by: .seconds(1))
+        }
+        #expect(busy.isActive)
+        // A head whose body never ends: closed 30 s after that head — the timer armed long ago
+        // re-arms for it rather than firing early or never.
+        busyLoop.advanceTime(by: .milliseconds(500))
+        try busy.writeInbound(head)
+        busyLoop.advanceTime(by: .milliseconds(29_999))
+        #expect(busy.isActive)
+        busyLoop.advanceTime(by: .milliseconds(2))
+        #expect(!busy.isActive)
+        while try busy.readInbound(as: HTTPRequestPart.self) != nil {}
+        while try silent.readInbound(as: HTTPRequestPart.self) != nil {}
+    }
+
     @Test func storeFilesArePrivateWhateverTheUmaskAndRetentionReturnsSpace() async throws {
         let directory = try TestEnvironment.makeTemporaryDirectory("store")
         defer { directory.remove() }
