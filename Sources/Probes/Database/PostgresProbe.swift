@@ -356,7 +356,6 @@ public struct PostgresProbe: Probe {
     }
 }
 
-/// Runs each statement in a read-only transaction with a statement timeout.
 /// One read-only transaction for a probe's queries, its statement timeout set once with
 /// `SET LOCAL` (which holds behind PgBouncer's transaction pooling, where a session-level `SET`
 /// would not). A failed query ends the transaction; the next query opens a new one. It was one
