@@ -134,4 +134,38 @@ import Testing
         channel.embeddedEventLoop.run()
         #expect(cache.count == 0, "forgotten when the connection closes")
     }
+
+    @Test func localAccountsAreLookedUpSafelyAndRememberedForAWhile() async throws {
+        let nobody = try #require(getpwnam("nobody")).pointee.pw_uid
+        // Many lookups at once, nothing remembered: each answer is its own account's. With the
+        // shared buffer of `getpwuid`, one thread can read the name another just looked up.
+        let uncached = LocalAccounts(lifetime: .zero)
+        let names = await withTaskGroup(of: (UInt32, String?).self) { group in
+            for index in 0..<400 {
+                let uid: UInt32 = index.isMultiple(of: 2) ? 0 : nobody
+                group.addTask { (uid, uncached.login(uid: uid)) }
+            }
+            return await group.reduce(into: [(UInt32, String?)]()) { $0.append($1) }
+        }
+        #expect(names.filter { $0.0 == 0 }.allSatisfy { $0.1 == "root" })
+        #expect(names.filter { $0.0 == nobody }.allSatisfy { $0.1 == "nobody" })
+        #expect(uncached.lookups == 400)
+
+        let accounts = LocalAccounts(lifetime: .seconds(60))
+        #expect(accounts.login(uid: 0) == "root")
+        #expect(accounts.login(uid: 0) == "root")
+        #expect(accounts.login(uid: 3_999_999_999) == nil, "no passwd entry")
+        #expect(accounts.login(uid: 3_999_999_999) == nil)
+        #expect(accounts.lookups == 2, "an answer, found or not, is remembered")
+        #expect(accounts.isMember(uid: 0, gid: 0, group: "root"), "by primary group")
+        #expect(!accounts.isMember(uid: nobody, gid: 65534, group: "root"))
+        #expect(!accounts.isMember(uid: 0, gid: 0, group: "no-such-group-here"))
+        #expect(accounts.isMember(uid: 0, gid: 0, group: "root"))
+        #expect(accounts.lookups == 5)
+
+        let auth = AuthService(tokens: [], requesterTokensRequired: false, approverGroup: "root", accounts: accounts)
+        let identity = try auth.identify(authorization: nil, peer: .unix(PeerCredentials(pid: 1, uid: nobody, gid: 0))).get()
+        #expect(identity?.name == "user:nobody")
+        #expect(identity?.role == .approver, "gid 0 is the approver group's")
+    }
 }

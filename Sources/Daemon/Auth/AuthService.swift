@@ -48,11 +48,13 @@ public struct AuthService: Sendable {
     let tokens: [Token]
     let requesterTokensRequired: Bool
     let approverGroup: String?
+    let accounts: LocalAccounts
 
-    init(tokens: [Token], requesterTokensRequired: Bool, approverGroup: String?) {
+    init(tokens: [Token], requesterTokensRequired: Bool, approverGroup: String?, accounts: LocalAccounts = LocalAccounts()) {
         self.tokens = tokens
         self.requesterTokensRequired = requesterTokensRequired
         self.approverGroup = approverGroup
+        self.accounts = accounts
     }
 
     /// Reads every token at start-up. A token that cannot be read stops the daemon (exit 78)
@@ -87,26 +89,20 @@ public struct AuthService: Sendable {
         }
         switch peer {
         case .unix(let credentials?):
-            let approver = credentials.uid == 0 || (approverGroup.map { Self.isMember(uid: credentials.uid, gid: credentials.gid, group: $0) } ?? false)
+            let approver = credentials.uid == 0 || (approverGroup.map { accounts.isMember(uid: credentials.uid, gid: credentials.gid, group: $0) } ?? false)
             guard approver || !requesterTokensRequired else { return .success(nil) }
-            return .success(Identity(name: Self.personName(uid: credentials.uid), role: approver ? .approver : .requester, uid: credentials.uid, transport: .unix))
+            return .success(Identity(name: personName(uid: credentials.uid), role: approver ? .approver : .requester, uid: credentials.uid, transport: .unix))
         case .unix(nil):
             return .success(nil)
         case .tcp(let address, let uid):
             guard !requesterTokensRequired, let address, Self.isLoopback(address) else { return .success(nil) }
-            return .success(Identity(name: uid.map(Self.personName) ?? Identity.anonymousName, role: .requester, uid: uid, transport: .tcp))
+            return .success(Identity(name: uid.map(personName) ?? Identity.anonymousName, role: .requester, uid: uid, transport: .tcp))
         }
     }
 
     /// `user:<login>` for an account with a passwd entry, else `uid:<n>`.
-    static func personName(uid: UInt32) -> String {
-        login(uid: uid).map { "user:\($0)" } ?? "uid:\(uid)"
-    }
-
-    /// The account's login name from passwd, if it has one.
-    static func login(uid: UInt32) -> String? {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
-        return String(cString: name)
+    func personName(uid: UInt32) -> String {
+        accounts.login(uid: uid).map { "user:\($0)" } ?? "uid:\(uid)"
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -118,18 +114,5 @@ public struct AuthService: Sendable {
 
     static func isLoopback(_ address: String) -> Bool {
         address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
-    }
-
-    /// Whether the user is in `group` (primary group or listed member).
-    static func isMember(uid: UInt32, gid: UInt32, group: String) -> Bool {
-        guard let entry = getgrnam(group) else { return false }
-        if entry.pointee.gr_gid == gid { return true }
-        guard let user = login(uid: uid) else { return false }
-        var member = entry.pointee.gr_mem
-        while let pointer = member?.pointee {
-            if String(cString: pointer) == user { return true }
-            member = member?.advanced(by: 1)
-        }
-        return false
     }
 }
