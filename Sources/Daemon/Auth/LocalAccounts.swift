@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// An account renamed, or removed from the approver group, is seen within ``lifetime``.
 final class LocalAccounts: Sendable {
-    private struct Remembered<Value> {
+    private struct Remembered<Value: Sendable>: Sendable {
         let value: Value
         let until: ContinuousClock.Instant
     }
@@ -45,30 +45,30 @@ final class LocalAccounts: Sendable {
 
     /// The account's login name, or nil when it has no passwd entry.
     func login(uid: UInt32) -> String? {
-        let now = ContinuousClock.now
-        if let known = state.withLock({ $0.logins[uid] }), known.until > now { return known.value }
-        state.withLock { $0.lookups += 1 }
-        // A failed lookup (the name service unreachable) is not an answer: it is not remembered.
-        guard let name = Self.lookUpLogin(uid: uid) else { return nil }
-        state.withLock { state in
-            if state.logins.count >= capacity { state.logins.removeAll() }
-            state.logins[uid] = Remembered(value: name, until: now + lifetime)
-        }
-        return name
+        remembered(\.logins, uid) { Self.lookUpLogin(uid: uid) } ?? nil
     }
 
     /// Whether the account is in `group`, as its primary group or a listed member.
     func isMember(uid: UInt32, gid: UInt32, group: String) -> Bool {
-        let key = MembershipKey(uid: uid, gid: gid, group: group)
+        remembered(\.memberships, MembershipKey(uid: uid, gid: gid, group: group)) {
+            lookUpMembership(uid: uid, gid: gid, group: group)
+        } ?? false
+    }
+
+    /// The remembered answer while it is fresh, else `lookUp`'s. A failed lookup (nil: the name
+    /// service unreachable) is not an answer, so it is not remembered.
+    private func remembered<Key: Hashable & Sendable, Value: Sendable>(
+        _ table: WritableKeyPath<State, [Key: Remembered<Value>]>, _ key: Key, lookUp: () -> Value?
+    ) -> Value? {
         let now = ContinuousClock.now
-        if let known = state.withLock({ $0.memberships[key] }), known.until > now { return known.value }
+        if let known = state.withLock({ $0[keyPath: table][key] }), known.until > now { return known.value }
         state.withLock { $0.lookups += 1 }
-        guard let member = lookUpMembership(uid: uid, gid: gid, group: group) else { return false }
+        guard let value = lookUp() else { return nil }
         state.withLock { state in
-            if state.memberships.count >= capacity { state.memberships.removeAll() }
-            state.memberships[key] = Remembered(value: member, until: now + lifetime)
+            if state[keyPath: table].count >= capacity { state[keyPath: table].removeAll() }
+            state[keyPath: table][key] = Remembered(value: value, until: now + lifetime)
         }
-        return member
+        return value
     }
 
     /// Nil when a lookup failed.
