@@ -82,7 +82,7 @@ public enum RunnerAgent {
                 // The daemon is gone (or sent garbage): nobody will read our results. Take the
                 // whole process group down — tools and anything they started, then this runner.
                 ToolRunner.killAll()
-                PrivateFiles.removeAll()
+                PrivateFiles.runner.removeAll()
                 kill(0, SIGKILL)
                 exit(70)
             }
@@ -90,7 +90,7 @@ public enum RunnerAgent {
         await work.value
         watcher.cancel()
         connection.close()
-        PrivateFiles.removeAll()
+        PrivateFiles.runner.removeAll()
         return 0
     }
 
@@ -101,7 +101,7 @@ public enum RunnerAgent {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 ToolRunner.killAll()
-                PrivateFiles.removeAll()
+                PrivateFiles.runner.removeAll()
                 exit(128 + signalNumber)
             }
             source.resume()

@@ -74,6 +74,29 @@ import Testing
         #expect(!requests.contains("\"POST\"") && !requests.contains("\"DELETE\""))
     }
 
+    /// A runner whose daemon dies removes its private files while its probes may still run: once
+    /// removed, nothing new is created, so no kubeconfig is left behind in a directory made later.
+    @Test func privateFilesAreRemovedAndNoneAreMadeOnceTheRunnerStops() throws {
+        let parent = try TestEnvironment.makeTemporaryDirectory("private")
+        defer { parent.remove() }
+        let files = PrivateFiles(parent: parent.path)
+        let open = try files.makeDirectory()
+        try files.write(Data("apiVersion: v1".utf8), to: "\(open)/kubeconfig")
+        let attributes = try FileManager.default.attributesOfItem(atPath: open)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o700)
+        let fileAttributes = try FileManager.default.attributesOfItem(atPath: "\(open)/kubeconfig")
+        #expect((fileAttributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let finished = try files.makeDirectory()
+        files.remove(finished)
+        #expect(!FileManager.default.fileExists(atPath: finished))
+
+        files.removeAll()
+        #expect(!FileManager.default.fileExists(atPath: open))
+        #expect(throws: ProbeError.self) { _ = try files.makeDirectory() }
+        #expect(throws: ProbeError.self) { try files.write(Data("late".utf8), to: parent.file("late")) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path).isEmpty)
+    }
+
     @Test func healthyClusterOnlyOk() async throws {
         let cluster = try Cluster("healthy")
         defer { cluster.stop() }

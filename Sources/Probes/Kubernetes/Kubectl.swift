@@ -1,36 +1,5 @@
 import DiagnosisModel
 import Foundation
-import Synchronization
-
-/// Private files that hold secrets (kubeconfigs): created 0600 in a 0700 directory, removed when
-/// the probe is done — and, if the runner is stopped first, when it exits.
-public enum PrivateFiles {
-    static let directories = Mutex<Set<String>>([])
-
-    /// A new private directory.
-    static func makeDirectory() throws -> String {
-        var template = Array("/tmp/sre-runner-XXXXXX".utf8CString)
-        guard let pointer = mkdtemp(&template) else { throw ProbeError("cannot create a private directory: \(String(cString: strerror(errno)))") }
-        let path = String(cString: pointer)
-        _ = chmod(path, 0o700)
-        directories.withLock { _ = $0.insert(path) }
-        return path
-    }
-
-    static func remove(_ directory: String) {
-        // A recursive removal can lose a race with a file appearing meanwhile (kubectl's cache
-        // writes) and leave the directory behind; it held a secret, so try again.
-        for _ in 0..<3 where FileManager.default.fileExists(atPath: directory) {
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-        directories.withLock { _ = $0.remove(directory) }
-    }
-
-    /// Removes every private directory (runner shutdown).
-    public static func removeAll() {
-        for directory in directories.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: directory) }
-    }
-}
 
 /// Runs read-only `kubectl` commands with the job's kubeconfig (from the credential, written to a
 /// private file) or the configured kubeconfig/context.
@@ -43,24 +12,27 @@ struct Kubectl {
 
     /// Prepares the kubeconfig; call `close()` when done.
     static func open(_ context: ProbeContext) throws -> Kubectl {
-        let directory = try PrivateFiles.makeDirectory()
+        let files = PrivateFiles.runner
+        let directory = try files.makeDirectory()
         var kubeconfig = context.string("kubeconfig")
         if let credential = context.credential {
             guard let content = credential.field("kubeconfig", "config", "value", "notesplain", "notes") else {
-                PrivateFiles.remove(directory)
+                files.remove(directory)
                 throw ProbeError("the Kubernetes credential has no kubeconfig field")
             }
             let path = "\(directory)/kubeconfig"
-            guard FileManager.default.createFile(atPath: path, contents: Data(content.utf8), attributes: [.posixPermissions: 0o600]) else {
-                PrivateFiles.remove(directory)
-                throw ProbeError("cannot write the kubeconfig")
+            do {
+                try files.write(Data(content.utf8), to: path)
+            } catch {
+                files.remove(directory)
+                throw error
             }
             kubeconfig = path
         }
         return Kubectl(context: context, directory: directory, kubeconfig: kubeconfig)
     }
 
-    func close() { PrivateFiles.remove(directory) }
+    func close() { PrivateFiles.runner.remove(directory) }
 
     /// `kubectl <arguments>`; only read-only verbs are allowed.
     func run(_ arguments: [String]) async throws -> ToolResult {
