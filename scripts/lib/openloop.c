@@ -60,6 +60,13 @@ static void open_connection(connection *c) {
   c->in_flight = 0;
 }
 
+// A connection that failed: counted by the caller, replaced by a new one, its request dropped.
+static void reconnect(connection *c) {
+  epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  open_connection(c);
+}
+
 // The length of the complete answer at the start of buf, 0 while incomplete; *status gets its code.
 static size_t complete_answer(const char *buf, size_t len, int *status) {
   const char *end = memmem(buf, len, "\r\n\r\n", 4);
@@ -134,9 +141,7 @@ int main(int argc, char **argv) {
         if (t - c->next_due > 1000000ull) late_sends++;
         if (write(c->fd, request, request_len) != (ssize_t)request_len) {
           errors++;
-          epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
-          close(c->fd);
-          open_connection(c);
+          reconnect(c);
           continue;
         }
         c->in_flight = c->next_due;
@@ -164,9 +169,7 @@ int main(int argc, char **argv) {
       ssize_t got = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
       if (got <= 0) {
         errors++;
-        epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
-        open_connection(c);
+        reconnect(c);
         continue;
       }
       c->len += (size_t)got;
